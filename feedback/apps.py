@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class FeedbackConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "feedback"
+
+    def ready(self) -> None:
+        # Subscribe to simulations' events (turn stored, session ended, pack sections).
+        from feedback import subscriptions  # noqa: F401

@@ -1,0 +1,1 @@
+"""Feedback subscribes to simulations events here (wired in FeedbackConfig.ready)."""

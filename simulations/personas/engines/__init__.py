@@ -1,0 +1,1 @@
+"""Persona engine backends: scripted (embedded default, exam mode) and LLM."""

