@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class SimulationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "simulations"
+
+    def ready(self) -> None:
+        from simulations.dashboard import dashboard_panels_register_simulations
+        from simulations.packs.sections import pack_sections_register_simulations
+
+        pack_sections_register_simulations()
+        dashboard_panels_register_simulations()

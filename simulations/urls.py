@@ -1,4 +1,23 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from simulations.views import authoring, practice
 
 app_name = "simulations"
-urlpatterns: list = []
+urlpatterns: list = [
+    # Trainee side
+    path("practice/scenarios/<slug:slug>/", practice.scenario_brief, name="scenario_brief"),
+    # Authoring (admins)
+    path("author/", authoring.author_home, name="author_home"),
+    path("author/scenarios/", authoring.scenario_list_view, name="author_scenario_list"),
+    path("author/scenarios/new/", authoring.scenario_create, name="author_scenario_create"),
+    path("author/scenarios/<slug:slug>/edit/", authoring.scenario_edit, name="author_scenario_edit"),
+    path("author/scenarios/<slug:slug>/duplicate/", authoring.scenario_duplicate_view, name="author_scenario_duplicate"),
+    path("author/scenarios/<slug:slug>/preview/", authoring.scenario_preview, name="author_scenario_preview"),
+    path("author/scenarios/<slug:slug>/try/", authoring.scenario_try, name="author_scenario_try"),
+    path("author/personas/", authoring.persona_list_view, name="author_persona_list"),
+    path("author/personas/new/", authoring.persona_create, name="author_persona_create"),
+    path("author/personas/<slug:slug>/edit/", authoring.persona_edit, name="author_persona_edit"),
+    path("author/personas/<slug:slug>/duplicate/", authoring.persona_duplicate_view, name="author_persona_duplicate"),
+    path("author/packs/import/", authoring.pack_import_view, name="author_pack_import"),
+    path("author/packs/export/", authoring.pack_export_view, name="author_pack_export"),
+]

@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+import trainer_app.broker  # noqa: F401  (registers the embedded SQLite transport)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trainer_app.settings")
 
 app = Celery("trainer_app")

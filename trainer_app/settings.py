@@ -10,6 +10,7 @@ SECRET_KEY that must be given.
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -23,7 +24,9 @@ if (BASE_DIR / ".env").exists() and not env.bool("DJANGO_IGNORE_DOTENV", default
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+# Tests get their own state directory so they never touch a developer's data.
+TESTING = "pytest" in sys.modules
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var" / ("test" if TESTING else ""))))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -109,6 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # A file, not memory, so worker and web subprocesses started by tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -129,7 +134,7 @@ if REDIS_URL:
         }
     }
 else:
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlitebroker+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
     CELERY_RESULT_BACKEND = env.str(
         "CELERY_RESULT_BACKEND", default=f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
     )
@@ -155,10 +160,10 @@ CELERY_TASK_ROUTES = {
     "feedback.tasks.report_*": {"queue": "analysis"},
     "trainer_app.tasks.*": {"queue": "realtime"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05} if not REDIS_URL else {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_RESULT_EXTENDED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-WORKER_HEARTBEAT_SECONDS = 5
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5)
 WORKER_HEARTBEAT_STALE_SECONDS = 20
 
 # --- Auth -------------------------------------------------------------------
@@ -180,6 +185,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = not PRODUCTION

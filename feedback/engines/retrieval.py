@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from feedback.engines.fingerprint import FingerprintCache, exemplar_id, framework_fingerprint
+from feedback.engines.span_embeddings import embed_cached, embed_with_spans
 from feedback.engines.text_spans import context_tail
 from feedback.engines.types import AlignedExemplar
 from trainer_app.engines.embeddings import EMBEDDING_DIM, embed
@@ -72,23 +73,38 @@ class ExemplarIndex:
             else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         )
 
+    def without(self, *, position: int) -> ExemplarIndex:
+        """A copy missing one exemplar, sharing vectors (no re-embedding): for leave-one-out."""
+        keep = np.array([i for i in range(len(self.exemplars)) if i != position], dtype=int)
+        reduced = ExemplarIndex.__new__(ExemplarIndex)
+        reduced.framework_slug = self.framework_slug
+        reduced.fingerprint = f"{self.fingerprint}-without-{position}"
+        reduced.skills = self.skills
+        reduced.labels_by_skill = self.labels_by_skill
+        reduced.exemplars = [self.exemplars[i] for i in keep]
+        reduced.ids = [self.ids[i] for i in keep]
+        reduced.skill_of = self.skill_of[keep]
+        reduced.label_of = self.label_of[keep]
+        reduced.utterance_vectors = self.utterance_vectors[keep]
+        reduced.retrieval_vectors = self.retrieval_vectors[keep]
+        return reduced
+
     def __len__(self) -> int:
         return len(self.exemplars)
 
     # -- queries ---------------------------------------------------------
 
     def query_vectors(self, *, utterance: str, context: list[dict] | None = None, spans: list[str] | None = None) -> QueryVectors:
-        """Embed the utterance, its context tail and any extra spans in one batch."""
-        spans = [s for s in (spans or []) if s and s != utterance]
+        """Embed the utterance and its spans in one model pass; the context tail is cached."""
+        spans = [s for s in (spans or []) if s and s != utterance and s in utterance]
+        vector, span_vectors = embed_with_spans(text=utterance, spans=spans)
         tail = context_tail(context=context or [])
-        texts = [utterance] + ([tail] if tail else []) + spans
-        vectors = embed(texts)
-        context_vec = vectors[1] if tail else None
+        context_vec = embed_cached(text=tail) if tail else None
         return QueryVectors(
-            utterance=vectors[0],
-            retrieval=_combined(vectors[0], context_vec),
+            utterance=vector,
+            retrieval=_combined(vector, context_vec),
             spans=[utterance] + spans,
-            span_vectors=np.vstack([vectors[:1], vectors[1 + (1 if tail else 0) :]]),
+            span_vectors=np.vstack([vector.reshape(1, -1), span_vectors]) if spans else vector.reshape(1, -1),
         )
 
     def aligned(self, *, position: int, similarity: float) -> AlignedExemplar:

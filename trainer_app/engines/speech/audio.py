@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ MIN_SECONDS_TO_KEEP_TRUNCATED = 1.0
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    samples: np.ndarray  # float32, mono, SAMPLE_RATE
+    samples: np.ndarray = field(repr=False)  # float32, mono, SAMPLE_RATE
     sample_rate: int
     container: str
     codec: str

@@ -1,0 +1,44 @@
+"""Events simulations announces; feedback (and anything else) subscribes.
+
+simulations never imports feedback. Signals are sent after the transaction that
+stored the data commits, so subscribers (which usually enqueue Celery tasks)
+always find the rows they are told about.
+
+Pushing to the session page: any process may send to the session's channel
+layer group with ``session_push`` below; the session consumer forwards the
+rendered HTML (htmx out-of-band swaps keyed by stable element ids).
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.dispatch import Signal
+
+# sender=None, turn_id=int, session_id=int
+turn_stored = Signal()
+# sender=None, session_id=int
+session_ended = Signal()
+
+
+def session_group_name(session_id: int) -> str:
+    return f"practice-session-{session_id}"
+
+
+def turn_stored_announce(*, turn_id: int, session_id: int) -> None:
+    transaction.on_commit(lambda: turn_stored.send(sender=None, turn_id=turn_id, session_id=session_id))
+
+
+def session_ended_announce(*, session_id: int) -> None:
+    transaction.on_commit(lambda: session_ended.send(sender=None, session_id=session_id))
+
+
+def session_push(*, session_id: int, html: str, kind: str, data: dict | None = None) -> None:
+    """Send rendered HTML (out-of-band swaps) to every page open on the session.
+
+    kind names what it is ("feedback", "transcript", "notice") so the page's
+    script can react (e.g. scroll, speak); data carries small JSON extras."""
+    async_to_sync(get_channel_layer().group_send)(
+        session_group_name(session_id), {"type": "session.push", "kind": kind, "html": html, "data": data or {}}
+    )

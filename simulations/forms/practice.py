@@ -1,0 +1,25 @@
+"""The trainee's choices before starting a session."""
+
+from __future__ import annotations
+
+from django import forms
+
+from simulations.packs.schema import SCENARIO_STYLES
+
+
+class SessionStartForm(forms.Form):
+    style = forms.ChoiceField(required=False, label="How the patient talks",
+                              widget=forms.RadioSelect(attrs={"data-testid": "session-style"}))
+    mode = forms.ChoiceField(label="Practise by", widget=forms.RadioSelect(attrs={"data-testid": "session-mode"}))
+
+    def __init__(self, *args, trainee_view: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        modes = trainee_view["modes"]
+        self.fields["mode"].choices = [(m, m.capitalize()) for m in ("text", "voice") if modes[m]]
+        self.fields["mode"].initial = self.fields["mode"].choices[0][0] if self.fields["mode"].choices else None
+        if trainee_view["persona"]["kind"] == "cbt-patient" and not modes["exam"]:
+            # PATIENT-Ψ's six conversational styles; the scenario's own is preselected.
+            self.fields["style"].choices = [(s, s.capitalize()) for s in SCENARIO_STYLES]
+            self.fields["style"].initial = trainee_view["style"] if trainee_view["style"] in SCENARIO_STYLES else "plain"
+        else:
+            del self.fields["style"]

@@ -1,0 +1,1 @@
+"""Reads (HackSoftware styleguide): keyword-only `<entity>_<action>` functions."""

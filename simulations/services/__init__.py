@@ -1,0 +1,1 @@
+"""Writes (HackSoftware styleguide): keyword-only `<entity>_<action>` functions."""

@@ -1,0 +1,97 @@
+"""Start the app's real processes (daphne, a Celery worker) against the test database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_env(**extra: str) -> dict:
+    """Environment for a child process that must see the test database."""
+    from django.conf import settings
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env.pop("DATABASE_URL", None)
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env["VAR_DIR"] = str(settings.VAR_DIR)
+    env["DJANGO_SETTINGS_MODULE"] = "trainer_app.settings"
+    env["DJANGO_IGNORE_DOTENV"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Popen:
+    log = log_path.open("ab")
+    proc = subprocess.Popen(  # noqa: S603
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "trainer_app.asgi:application"],
+        cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, proc=proc, timeout=60)
+    return proc
+
+
+def start_worker(*, log_path: Path, queues: str = "realtime,speech,analysis", **extra_env: str) -> subprocess.Popen:
+    log = log_path.open("ab")
+    return subprocess.Popen(  # noqa: S603
+        [str(BIN / "celery"), "-A", "trainer_app", "worker", "--pool", "threads", "--concurrency", "4",
+         "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+         "--hostname", f"test-{os.getpid()}@%h"],
+        cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for_worker(proc: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """A worker is ready once its heartbeat row appears."""
+    from trainer_app.models import WorkerHeartbeat
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}")
+        if WorkerHeartbeat.objects.filter(hostname__startswith=f"test-{os.getpid()}@").exists():
+            return
+        time.sleep(0.2)
+    raise TimeoutError("celery worker did not report a heartbeat")
+
+
+def stop(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

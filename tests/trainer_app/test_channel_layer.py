@@ -1,0 +1,68 @@
+"""The embedded channel layer carries messages between processes through SQLite."""
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from trainer_app.channel_layers import SQLiteChannelLayer
+
+
+@pytest.fixture
+def layer(tmp_path):
+    return SQLiteChannelLayer(path=str(tmp_path / "channels.sqlite3"), poll_interval=0.005)
+
+
+async def test_send_and_receive_on_a_plain_channel(layer):
+    await layer.send("worker.jobs", {"type": "job", "n": 1})
+    assert await asyncio.wait_for(layer.receive("worker.jobs"), 2) == {"type": "job", "n": 1}
+
+
+async def test_group_send_reaches_every_member_once(layer, tmp_path):
+    other_process_layer = SQLiteChannelLayer(path=str(tmp_path / "channels.sqlite3"), poll_interval=0.005)
+    a = await layer.new_channel()
+    b = await other_process_layer.new_channel()
+    await layer.group_add("session-1", a)
+    await layer.group_add("session-1", b)
+    await other_process_layer.group_send("session-1", {"type": "feedback.item", "text": "hi"})
+    assert (await asyncio.wait_for(layer.receive(a), 2))["text"] == "hi"
+    assert (await asyncio.wait_for(other_process_layer.receive(b), 2))["text"] == "hi"
+    await layer.group_discard("session-1", a)
+    await other_process_layer.group_send("session-1", {"type": "feedback.item", "text": "again"})
+    assert (await asyncio.wait_for(other_process_layer.receive(b), 2))["text"] == "again"
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(a), 0.3)
+    await layer.close()
+    await other_process_layer.close()
+
+
+async def test_message_from_another_os_process_arrives(layer, tmp_path):
+    channel = await layer.new_channel()
+    await layer.group_add("cross", channel)
+    script = textwrap.dedent(f"""
+        import asyncio
+        from trainer_app.channel_layers import SQLiteChannelLayer
+        layer = SQLiteChannelLayer(path={str(tmp_path / "channels.sqlite3")!r})
+        asyncio.run(layer.group_send("cross", {{"type": "x", "from": "child", "data": b"\\x00\\x01"}}))
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)  # noqa: S603
+    message = await asyncio.wait_for(layer.receive(channel), 5)
+    assert message == {"type": "x", "from": "child", "data": b"\x00\x01"}
+    await layer.close()
+
+
+async def test_expired_messages_are_not_delivered(tmp_path):
+    layer = SQLiteChannelLayer(path=str(tmp_path / "c.sqlite3"), expiry=0)
+    await layer.send("plain.expired", {"type": "old"})
+    await layer.expire()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive("plain.expired"), 0.3)
+
+
+async def test_flush_empties_everything(layer):
+    await layer.send("plain.a", {"type": "a"})
+    await layer.flush()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive("plain.a"), 0.3)

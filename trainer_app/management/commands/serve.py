@@ -1,0 +1,57 @@
+"""Start the web server and a Celery worker together; Ctrl-C stops both."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run daphne (web + websockets) and a Celery worker for all queues."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--worker-concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "4")))
+
+    def handle(self, *args, host: str, port: int, worker_concurrency: int, **options):
+        bin_dir = os.path.dirname(sys.executable)
+        web = [os.path.join(bin_dir, "daphne"), "-b", host, "-p", str(port), "trainer_app.asgi:application"]
+        # Threads share one copy of each loaded model (embeddings, ASR) in the worker.
+        worker = [
+            os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
+            "--concurrency", str(worker_concurrency), "-Q", "realtime,speech,analysis",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+        ]
+        procs = [subprocess.Popen(worker), subprocess.Popen(web)]  # noqa: S603
+        self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
+                          f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and worker)")
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and all(p.poll() is None for p in procs):
+                time.sleep(0.5)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            deadline = time.time() + 15
+            for p in procs:
+                try:
+                    p.wait(timeout=max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        failed = [p.args[0] for p in procs if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
+        if failed:
+            self.stderr.write(f"stopped because a process exited: {', '.join(failed)}")
+            sys.exit(1)
