@@ -9,8 +9,10 @@ SECRET_KEY that must be given.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -26,7 +28,11 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 # Tests get their own state directory so they never touch a developer's data.
 TESTING = "pytest" in sys.modules
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var" / ("test" if TESTING else ""))))
+if TESTING and not env.str("VAR_DIR", default=""):
+    # One state directory per test run (parallel runs must not share SQLite
+    # files); exported so that processes the tests start use it too.
+    os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="trainer-test-")
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 

@@ -88,4 +88,6 @@ def test_practice_session_start_defaults():
     session = practice_session_start(user=UserFactory(), scenario=scenario)
     assert session.exam is True and session.live_feedback is False  # exams give no hints
     assert session.style == "reserved"  # the persona's own style
-    assert isinstance(session.persona_state, dict)
+    state = pytest.importorskip("simulations.personas.state")
+    expected = state.persona_state_initial(persona=scenario.current_version.persona_data, scenario=data).to_dict()
+    assert session.persona_state == expected and expected  # the engine's initial state, not {}

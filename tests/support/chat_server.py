@@ -41,7 +41,7 @@ class ChatBehaviour:
 class RecordedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: dict | None
     raw: str
 
@@ -77,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(body_text) if body_text else None
         except json.JSONDecodeError:
             body = None
-        record = RecordedRequest(self.command, self.path, dict(self.headers.items()), body, body_text)
+        record = RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, body_text)
         with self.server.lock:
             self.server.requests.append(record)
         return record

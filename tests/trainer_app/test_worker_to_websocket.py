@@ -18,7 +18,6 @@ ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
 
 async def _connect(user):
     from channels.db import database_sync_to_async
-    from django.contrib.auth import SESSION_KEY
     from django.test import Client
 
     client = Client()

@@ -1,0 +1,93 @@
+"""What the session page is sent: events of {"kind", "html", "data"}.
+
+``html`` is htmx out-of-band swaps keyed by stable element ids (the page feeds
+it to ``htmx.swap`` with swapStyle "none", the same handling the feedback app's
+pushes get); ``data`` carries small JSON extras for the page's script. The same
+events go through the channel layer group whether they come from the web
+process or a Celery worker (``simulations.events.session_push``).
+
+Stable ids: ``chat-log`` (the conversation), ``turn-<id>`` (a trainee turn),
+``reply-<trainee turn id>`` (the persona's reply to it, while streaming and
+once stored) with its text in ``reply-text-<trainee turn id>``,
+``session-notice`` (errors and notices), ``voice-pending-<clip id>``.
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.html import escape, format_html
+
+from simulations.models import Turn
+
+
+def turn_html(*, turn: Turn, streaming: bool = False) -> str:
+    return render_to_string("simulations/session/_turn.html", {"turn": turn, "streaming": streaming})
+
+
+def turn_event(*, turn: Turn) -> dict:
+    """A stored trainee turn, appended to the conversation."""
+    html = f'<div hx-swap-oob="beforeend:#chat-log">{turn_html(turn=turn)}</div>'
+    return {"kind": "turn", "html": html, "data": {"turn_id": turn.pk, "client_id": turn.client_id}}
+
+
+def reply_start_event(*, trainee_turn_id: int, text: str = "") -> dict:
+    html = render_to_string(
+        "simulations/session/_reply_streaming.html", {"reply_for": trainee_turn_id, "text": text}
+    )
+    return {
+        "kind": "reply-start",
+        "html": f'<div hx-swap-oob="beforeend:#chat-log">{html}</div>',
+        "data": {"reply_for": trainee_turn_id, "length": len(text)},
+    }
+
+
+def reply_chunk_event(*, trainee_turn_id: int, text: str, offset: int) -> dict:
+    """``offset``: where ``text`` starts in the reply, so a page that already has it skips it."""
+    html = f'<span hx-swap-oob="beforeend:#reply-text-{trainee_turn_id}">{escape(text)}</span>'
+    return {"kind": "reply-chunk", "html": html, "data": {"reply_for": trainee_turn_id, "offset": offset}}
+
+
+def reply_done_event(*, reply: Turn) -> dict:
+    html = turn_html(turn=reply).replace("<article ", '<article hx-swap-oob="outerHTML" ', 1)
+    return {
+        "kind": "reply-done",
+        "html": html,
+        "data": {"reply_for": reply.reply_to_id, "turn_id": reply.pk, "text": reply.text},
+    }
+
+
+def reply_cancelled_event(*, trainee_turn_id: int) -> dict:
+    html = f'<div id="reply-{trainee_turn_id}" hx-swap-oob="delete"></div>'
+    return {"kind": "reply-cancelled", "html": html, "data": {"reply_for": trainee_turn_id}}
+
+
+def notice_html(*, message: str, level: str = "error", retry: bool = False) -> str:
+    return render_to_string(
+        "simulations/session/_notice.html", {"message": message, "level": level, "retry": retry, "oob": True}
+    )
+
+
+def notice_event(*, message: str, level: str = "error", retry: bool = False, extra_html: str = "") -> dict:
+    return {
+        "kind": "notice",
+        "html": notice_html(message=message, level=level, retry=retry) + extra_html,
+        "data": {"message": message, "level": level},
+    }
+
+
+def voice_pending_delete_html(*, clip_id: int) -> str:
+    return format_html('<div id="voice-pending-{}" hx-swap-oob="delete"></div>', clip_id)
+
+
+def transcript_event(*, turn: Turn, clip_id: int) -> dict:
+    event = turn_event(turn=turn)
+    return {
+        "kind": "transcript",
+        "html": voice_pending_delete_html(clip_id=clip_id) + event["html"],
+        "data": {**event["data"], "clip_id": clip_id},
+    }
+
+
+def ended_event(*, session_id: int, debrief_url: str) -> dict:
+    html = notice_html(message="This session has ended.", level="info")
+    return {"kind": "ended", "html": html, "data": {"session_id": session_id, "debrief_url": debrief_url}}

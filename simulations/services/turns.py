@@ -1,0 +1,83 @@
+"""Storing a trainee's turn (text or transcribed voice): one path for both.
+
+The turn is committed, and turn_stored announced, before any reply is
+generated; a resend with the same client id returns the stored turn.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from simulations.events import turn_stored_announce
+from simulations.models import PracticeSession, Turn
+
+
+class TurnRejected(Exception):  # noqa: N818 - reads as what happened to the turn
+    """A turn that cannot be stored; ``message`` is shown to the trainee as is."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def chat_rate_limit_hit(*, user_id: int) -> bool:
+    """Count one message for the user in the current minute; True when over the limit.
+
+    In the Django cache so it holds across connections (and, with a shared
+    cache, across web nodes)."""
+    key = f"chat-rate:{user_id}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    return count > settings.CHAT_RATE_LIMIT_PER_MINUTE
+
+
+def turn_next_index(*, session_id: int) -> int:
+    current = Turn.objects.filter(session_id=session_id).aggregate(m=Max("index"))["m"]
+    return 0 if current is None else current + 1
+
+
+def trainee_turn_submit(
+    *, session_id: int, text: str, client_id: str, source: str = Turn.Source.TEXT, meta: dict | None = None
+) -> tuple[Turn, bool]:
+    """Store the trainee's turn once per client id: (turn, created)."""
+    text = (text or "").strip()
+    if not text:
+        raise TurnRejected("empty", "Type a message before sending.")
+    if client_id:
+        existing = Turn.objects.filter(session_id=session_id, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            # Row lock (PostgreSQL; SQLite's IMMEDIATE transaction already serialises)
+            # so two turns of one session never take the same index.
+            session = PracticeSession.objects.select_for_update().only("status").get(pk=session_id)
+            if session.status != PracticeSession.Status.ACTIVE:
+                raise TurnRejected("ended", "This session has ended; start a new one to keep practising.")
+            turn = Turn.objects.create(
+                session_id=session_id,
+                index=turn_next_index(session_id=session_id),
+                speaker=Turn.Speaker.TRAINEE,
+                text=text,
+                source=source,
+                client_id=client_id,
+                meta=meta or {},
+            )
+            turn_stored_announce(turn_id=turn.pk, session_id=session_id)
+    except IntegrityError:
+        # The same client id raced in from another connection: that one won.
+        existing = Turn.objects.filter(session_id=session_id, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return turn, True
