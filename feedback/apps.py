@@ -8,3 +8,6 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # Subscribe to simulations' events (turn stored, session ended, pack sections).
         from feedback import subscriptions  # noqa: F401
+        from feedback.dashboard import dashboard_panels_register_feedback
+
+        dashboard_panels_register_feedback()

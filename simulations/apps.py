@@ -11,3 +11,7 @@ class SimulationsConfig(AppConfig):
 
         pack_sections_register_simulations()
         dashboard_panels_register_simulations()
+
+        from simulations.dashboard_sessions import dashboard_panels_register_sessions
+
+        dashboard_panels_register_sessions()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from simulations.views import authoring, practice
+from simulations.views import sessions as session_views
 
 app_name = "simulations"
 urlpatterns: list = [
@@ -20,4 +21,9 @@ urlpatterns: list = [
     path("author/personas/<slug:slug>/duplicate/", authoring.persona_duplicate_view, name="author_persona_duplicate"),
     path("author/packs/import/", authoring.pack_import_view, name="author_pack_import"),
     path("author/packs/export/", authoring.pack_export_view, name="author_pack_export"),
+    # A session after it starts (session flow)
+    path("practice/sessions/<int:pk>/", session_views.session_page, name="session_page"),
+    path("practice/sessions/<int:pk>/voice/", session_views.session_voice, name="session_voice"),
+    path("practice/sessions/<int:pk>/end/", session_views.session_end, name="session_end"),
+    path("practice/sessions/<int:pk>/debrief/", session_views.session_debrief, name="session_debrief_placeholder"),
 ]

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from feedback.engines.lexical_cues import cue_matches
+from feedback.engines.lexical_cues import cue_matches, skill_cues
 from feedback.engines.retrieval import ExemplarIndex
 from trainer_app.engines.embeddings import embed
 
@@ -33,6 +33,7 @@ KNN_K = 7
 KNN_TEMPERATURE = 0.05  # softmax temperature over cosine similarities: nearer exemplars dominate
 NEAR_DUPLICATE = 0.92  # cosine at which an exemplar is "the same utterance" (MiniLM paraphrase range starts ~0.8)
 _MIN_ROWS_FOR_MODEL = 6
+CUE_PRIOR = 1.5  # odds multiplier of the skill's own lexical evidence (chosen by leave-one-out on the starter pack)
 
 
 @dataclass
@@ -58,6 +59,15 @@ class RubricClassifier:
             definition_vectors = dict(zip(self.skill_slugs, embed(definitions), strict=True))
         self.definition_vectors = definition_vectors
         self.positions = {s: index.positions(skill=s) for s in self.skill_slugs}
+        self._other_best = {
+            s: np.flatnonzero(
+                (index.skill_of != s)
+                & np.array([index.label_of[i] == (index.labels_by_skill.get(index.skill_of[i]) or [""])[0] for i in range(len(index))], dtype=bool)
+            )
+            if len(index)
+            else np.zeros(0, dtype=int)
+            for s in self.skill_slugs
+        }
         self._cue_counts = [
             cue_matches(text=str(e.get("utterance", "")), skill=str(e.get("skill", ""))) for e in index.exemplars
         ]
@@ -89,8 +99,18 @@ class RubricClassifier:
                 of_label = positions[self.index.label_of[positions] == label]
                 if of_label.size:
                     best[i] = float(sims[of_label].max())
-        cues = [min(n_pos, 3), min(n_neg, 3), float(n_pos > 0), float(n_neg > 0)]
-        return np.concatenate([votes, best, [def_sim], cues])
+        # Doing another skill well is evidence of *not* doing this one (an
+        # "I feel" line is usually absent on Assert): how much closer the
+        # utterance is to other skills' best exemplars than to this skill's.
+        others = self._other_best[skill]
+        if exclude is not None:
+            others = others[others != exclude]
+        other_best = float(sims[others].max()) if others.size else 0.0
+        # Clean use of the skill (its cues, none undermining it) and no trace
+        # of it at all are the two patterns strong and absent rest on.
+        cues = [min(n_pos, 3), min(n_neg, 3), float(n_pos > 0), float(n_neg > 0),
+                float(n_pos > 0 and n_neg == 0), float(n_pos == 0 and n_neg == 0)]
+        return np.concatenate([votes, best, [def_sim, other_best, other_best - best[0]], cues])
 
     # -- training --------------------------------------------------------
 
@@ -151,8 +171,29 @@ class RubricClassifier:
             proba = model.predict_proba(scaler.transform(features.reshape(1, -1)))[0]
             probabilities = {lbl: 0.0 for lbl in labels}
             probabilities.update({str(c): float(p) for c, p in zip(model.classes_, proba, strict=True)})
+        probabilities = _with_cue_prior(probabilities=probabilities, skill=skill, n_pos=len(positive), n_neg=len(negative))
         label = max(probabilities, key=probabilities.get)
         return SkillPrediction(label, float(probabilities[label]), probabilities, positive, negative, None)
+
+
+def _with_cue_prior(*, probabilities: dict[str, float], skill: str, n_pos: int, n_neg: int) -> dict[str, float]:
+    """Tilt toward strong when the skill's cue is used cleanly, toward absent when no trace of it.
+
+    The pooled regression learns cue weights shared by all skills, which
+    dilutes them; a skill's own lexicon deserves a direct say. Only for
+    skills with a lexicon and the strong/weak/absent scale.
+    """
+    if skill_cues(skill=skill).positive is None or not {"strong", "absent"} <= set(probabilities):
+        return probabilities
+    tilted = dict(probabilities)
+    if n_pos and not n_neg:
+        tilted["strong"] *= CUE_PRIOR
+    elif not n_pos and not n_neg:
+        tilted["absent"] *= CUE_PRIOR
+    elif n_neg and "weak" in tilted:
+        tilted["weak"] *= CUE_PRIOR
+    total = sum(tilted.values()) or 1.0
+    return {label: value / total for label, value in tilted.items()}
 
 
 def leave_one_out_accuracy(*, index: ExemplarIndex) -> dict[str, float]:

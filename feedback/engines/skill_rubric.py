@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from feedback.engines.fingerprint import FingerprintCache
+from feedback.engines.lexical_cues import DEAR_MAN_CUES, cue_matches
 from feedback.engines.retrieval import ExemplarIndex, QueryVectors, exemplar_index_for
 from feedback.engines.rubric_classifier import RubricClassifier, SkillPrediction
 from feedback.engines.rubric_feedback import dear_man_rewrite, generic_rewrite, suggestion_text
-from feedback.engines.lexical_cues import DEAR_MAN_CUES, cue_matches
 from feedback.engines.text_spans import clause_spans
 from feedback.engines.types import SkillAssessment, UtteranceAssessment
 

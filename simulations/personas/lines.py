@@ -34,6 +34,22 @@ DEFLECT_LINES: dict[str, tuple[str, ...]] = {
     "upset": ("I'm not going there.", "Why would I tell you that?"),
 }
 
+# Off-script replies to what the trainee *did* rather than asked: a reflection
+# or an empathic remark that matches no topic is acknowledged, not met with
+# "what do you mean?"; a jab is met with hurt or defensiveness.
+ACKNOWLEDGE_LINES: dict[str, tuple[str, ...]] = {
+    "guarded": ("Yeah. Maybe.", "I suppose."),
+    "neutral": ("Yeah. I suppose that's right.", "Yeah. It has been a bit like that."),
+    "open": ("Yeah. It really has been a lot, to be honest.", "Yeah. Thank you. That's exactly it."),
+    "upset": ("Yeah, well.", "Don't try to smooth it over."),
+}
+REBUFF_LINES: dict[str, tuple[str, ...]] = {
+    "guarded": ("That's not really fair.", "I don't think you get it."),
+    "neutral": ("That's not fair.", "I don't think that's how it is."),
+    "open": ("That hurts a bit, honestly.", "I didn't expect that from you."),
+    "upset": ("I don't have to listen to this.", "That's not fair and you know it."),
+}
+
 
 def jailbreak_lines_for(*, kind: str) -> tuple[str, ...]:
     return JAILBREAK_LINES.get(kind, JAILBREAK_LINES["cbt-patient"])

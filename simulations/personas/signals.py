@@ -210,7 +210,7 @@ _LEXICAL: dict[str, tuple[re.Pattern[str], float]] = {
         ),
         (
             "assertion",
-            r"\b(i('d| would) like (you |us )?to|i('d| would) like a|i'?m asking (you )?(for|to)|i need you to|i want (you )?to"
+            r"\b(i('d| would) like (you |us )?to|i('d| would) like (a|an|my|our|the)|i want (a|my|an)|i'?m asking (you )?(for|to)|i need you to|i want (you )?to"
             r"|i feel \w+ when|what i'?m asking for|i am requesting|my request is)\b",
             0.75,
         ),
@@ -327,8 +327,6 @@ def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSig
     open_score, closed_score = _question_scores(segments)
     scores["open_question"], scores["closed_question"] = open_score, closed_score
     scores["reflection"] = _reflection_score(segments, segment_vectors, vectors[-1] if last else None)
-    # Questions are not judgements: "Why do you think that is?" resembles nothing hostile,
-    # but "why would you do something so silly" does; lexical cues already cover that.
     return UtteranceSignals(text=text, **{k: round(v, 3) for k, v in scores.items()})
 
 

@@ -44,7 +44,7 @@ def reply_start_event(*, trainee_turn_id: int, text: str = "") -> dict:
 def reply_chunk_event(*, trainee_turn_id: int, text: str, offset: int) -> dict:
     """``offset``: where ``text`` starts in the reply, so a page that already has it skips it."""
     html = f'<span hx-swap-oob="beforeend:#reply-text-{trainee_turn_id}">{escape(text)}</span>'
-    return {"kind": "reply-chunk", "html": html, "data": {"reply_for": trainee_turn_id, "offset": offset}}
+    return {"kind": "reply-chunk", "html": html, "data": {"reply_for": trainee_turn_id, "offset": offset, "text": text}}
 
 
 def reply_done_event(*, reply: Turn) -> dict:

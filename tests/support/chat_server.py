@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ class ChatBehaviour:
     fail_first: int = 0  # answer the first N chat requests with fail_status
     fail_status: int = 503
     leak: str = ""  # when set, added to every reply as an extra sentence after the first
+    cut_first: int = 0  # drop the connection mid-stream on the first N successful streaming requests...
+    cut_after_chunks: int = 1  # ...after this many content chunks
     words_per_chunk: int = 1
 
 
@@ -77,7 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(body_text) if body_text else None
         except json.JSONDecodeError:
             body = None
-        record = RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, body_text)
+        record = RecordedRequest(
+            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, body_text
+        )
         with self.server.lock:
             self.server.requests.append(record)
         return record
@@ -121,7 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.reply_index += 1
         reply = _with_leak(reply, behaviour.leak)
         if record.body.get("stream"):
-            self._stream(reply, behaviour)
+            with self.server.lock:
+                self.server.stream_count += 1
+                cut = self.server.stream_count <= behaviour.cut_first
+            self._stream(reply, behaviour, cut_after=behaviour.cut_after_chunks if cut else None)
         else:
             time.sleep(behaviour.first_token_delay_s)
             self._send_json(200, self._completion(reply, behaviour))
@@ -144,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = payload if isinstance(payload, str) else json.dumps(payload)
         self._write_chunk(f"data: {text}\n\n".encode())
 
-    def _stream(self, reply: str, behaviour: ChatBehaviour) -> None:
+    def _stream(self, reply: str, behaviour: ChatBehaviour, cut_after: int | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -162,11 +170,15 @@ class _Handler(BaseHTTPRequestHandler):
             for i, piece in enumerate(_word_chunks(reply, behaviour.words_per_chunk)):
                 if i and behaviour.chunk_delay_s:
                     time.sleep(behaviour.chunk_delay_s)
+                if cut_after is not None and i >= cut_after:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)  # mid-body: the client sees a broken stream
+                    return
                 self._event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
             self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             self._event("[DONE]")
             self._write_chunk(b"")  # end of the chunked body
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client stopped reading (e.g. a leak was caught): normal
 
 
@@ -180,7 +192,14 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
         self.chat_count = 0
+        self.stream_count = 0
         self.reply_index = 0
+
+    def handle_error(self, request, client_address) -> None:
+        # A client dropping a keep-alive connection (or a stream it stopped reading) is normal here.
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ChatServer:

@@ -86,3 +86,21 @@ def audio_encode(*, src: Path, dst: Path, container: str) -> Path:
             sink.mux(stream.encode(out))
         sink.mux(stream.encode(None))
     return dst
+
+
+def wer_compute(*, reference: str, hypothesis: str) -> float:
+    """Word error rate: word-level Levenshtein distance / reference length (case and punctuation ignored)."""
+    import re
+
+    def words(text: str) -> list[str]:
+        return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+    ref, hyp = words(reference), words(hypothesis)
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    row = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, 1):
+        previous, row = row, [i] + [0] * len(hyp)
+        for j, hyp_word in enumerate(hyp, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
+    return row[-1] / len(ref)

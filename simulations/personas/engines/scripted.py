@@ -8,15 +8,19 @@ A turn:
 1. a jailbreak / role-reversal attempt gets an in-character puzzled redirect;
 2. the utterance is matched to a script topic (``topics.persona_topic_match``);
    off-script it asks for clarification in character (the persona's
-   ``off-script`` topic when present, else generic lines for its mood); a topic
-   whose own ``level`` is above the session's gets an in-character deflection;
+   ``off-script`` topic when present, else generic lines for its mood), or,
+   when the line was empathic / a reflection, acknowledges it, and when it
+   was a jab, pushes back;
 3. the reply is chosen among the topic's lines at or below the level.
    Order: mood-compatible lines first (the mood itself or ``any``; an upset
    line in a calm conversation, or a warm one while upset, breaks
    character), then the deepest level, then an exact mood match over
    ``any``; remaining ties by the seed and turn index. When no line is
-   mood-compatible the nearest mood is used. The same line is never said
-   twice in a row;
+   mood-compatible the nearest mood is used. A topic with no line at or
+   below the level (asked too deep, too early) gets an in-character
+   deflection. (A topic's own ``level`` does not gate it: the packs author
+   the early, guarded answer to a deep question as a surface line of that
+   topic.) The same line is never said twice in a row;
 4. the style shapes it (reserved: first sentence; verbose: a related aside;
    tangent: sometimes drifts to another line; pleasing / upset: an opener;
    plain / custom: as authored) and an upset mood adds an irritable opener;
@@ -35,7 +39,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from simulations.cognitive_model import DISCLOSURE_RANK
-from simulations.personas.lines import CLARIFY_LINES, DEFLECT_LINES, jailbreak_lines_for
+from simulations.personas.lines import (
+    ACKNOWLEDGE_LINES,
+    CLARIFY_LINES,
+    DEFLECT_LINES,
+    REBUFF_LINES,
+    jailbreak_lines_for,
+)
 from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState
 from simulations.personas.topics import CLARIFY_TOPIC, TopicMatch, persona_topic_match, script_content_hash
@@ -47,7 +57,8 @@ JAILBREAK_THRESHOLD = 0.5
 # persona clarifying *itself* when asked "what do you mean?" ("I mean the
 # timing..."), so it is matched like any topic and would be a non sequitur here.
 OFF_SCRIPT_TOPIC = "off-script"
-TANGENT_RATE = 0.4  # share of turns on which a "tangent" persona drifts
+TANGENT_RATE = 0.4
+WEAK_TOPIC_MATCH = 0.55  # below this, an empathic statement is acknowledged rather than taken as a topic  # share of turns on which a "tangent" persona drifts
 
 _MOOD_POSITION = {"guarded": 0, "neutral": 1, "open": 2}
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -100,10 +111,16 @@ def _ranked_lines(*, replies: list[dict], state: PersonaState) -> list[list[str]
     return [tiers[key] for key in sorted(tiers)]
 
 
+def _same_line(line: str, said: str) -> bool:
+    """Was ``said`` (possibly shortened or given an opener by the style) this authored line?"""
+    said_norm = _normalise(said)
+    return bool(said_norm) and (_normalise(line) == said_norm or _normalise(_first_sentences(line)) in said_norm)
+
+
 def _pick(*, tiers: list[list[str]], rng: random.Random, avoid: str) -> str:
     """Best tier, seeded tie-break, never ``avoid`` (the previous persona line) when avoidable."""
     for tier in tiers:
-        options = [t for t in tier if _normalise(t) != _normalise(avoid)]
+        options = [t for t in tier if not _same_line(t, avoid)]
         if options:
             return options[rng.randrange(len(options))]
     if tiers:  # only the previous line itself is possible: acknowledge the repetition
@@ -226,15 +243,21 @@ def scripted_reply(
         return _pick(tiers=[list(lines)], rng=rng, avoid=last), None
 
     match = persona_topic_match(persona=persona, text=trainee_text)
+    rapport_move = max(signals.empathy, signals.validation, signals.reflection) >= 0.5
+    if match.on_script and rapport_move and not signals.open_question and match.score < WEAK_TOPIC_MATCH:
+        # "That sounds really hard." loosely resembles some prompt; it asked nothing: acknowledge it.
+        match = TopicMatch(None, "", match.score, False)
     rng = _rng(seed=seed, state=state, salt=match.name or "off-script")
     line_is_upset = False
     if not match.on_script:
         authored = next((t for t in persona.get("script") or [] if t.get("topic") == OFF_SCRIPT_TOPIC), None)
         tiers = _ranked_lines(replies=list(authored.get("replies") or []), state=state) if authored else []
         text = _pick(tiers=tiers, rng=rng, avoid=last) if tiers else ""
+        if not text and max(signals.judgement, signals.pressure) >= 0.5:
+            text = _generic(lines=REBUFF_LINES, state=state, rng=rng, avoid=last)
+        elif not text and rapport_move:
+            text = _generic(lines=ACKNOWLEDGE_LINES, state=state, rng=rng, avoid=last)
         text = text or _generic(lines=CLARIFY_LINES, state=state, rng=rng, avoid=last)
-    elif DISCLOSURE_RANK.get(str(match.topic.get("level") or "surface"), 0) > state.level:
-        text = _generic(lines=DEFLECT_LINES, state=state, rng=rng, avoid=last)
     else:
         replies = list(match.topic.get("replies") or [])
         text = _pick(tiers=_ranked_lines(replies=replies, state=state), rng=rng, avoid=last)

@@ -42,7 +42,11 @@ def test_cbt_model_is_released_level_by_level():
 def test_partner_reaction_lists_are_never_facts():
     facts = persona_facts_all(persona=PRIYA_PARTNER)
     surface = _texts(persona_visible_facts(persona=PRIYA_PARTNER, level=0))
-    assert {"Your line manager for two years.", "To keep the team budget flat this year.", "Everyone wants a raise."} <= surface
+    assert {
+        "Your line manager for two years.",
+        "To keep the team budget flat this year.",
+        "Everyone wants a raise.",
+    } <= surface
     assert "She has a hidden retention fund of four thousand pounds." not in surface
     every_text = " ".join(f.text for f in facts)
     for item in PRIYA_PARTNER["partner"]["calmed_by"] + PRIYA_PARTNER["partner"]["inflamed_by"]:

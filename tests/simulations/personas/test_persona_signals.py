@@ -79,13 +79,23 @@ def test_empty_text_scores_nothing_and_signals_round_trip():
     assert set(signals.present()) <= set(SIGNAL_NAMES)
 
 
-def test_latency_after_warm_up():
-    utterance_signals(text="warm up", last_persona_text="warming")
-    timings = []
-    for i in range(15):
+def test_overhead_beyond_the_embedding_is_small():
+    """utterance_signals = one embedding batch + cheap work. Absolute latency
+    (budget 20 ms idle) is a benchmark figure; on a shared CPU only the
+    overhead over the bare embedding call can be asserted reliably."""
+    from trainer_app.engines.embeddings import embed
+
+    utterance_signals(text="warm up. Really.", last_persona_text="warming")
+    embed(["warm", "up", "again"])
+    bare, full = [], []
+    for i in range(12):
+        # fresh texts each time: the embedding cache must not flatter the figure
         start = time.perf_counter()
-        # distinct texts: the embedding cache must not make this look faster than it is
-        utterance_signals(text=f"It sounds like week {i} was hard. What happened?", last_persona_text=f"Day {i} was bad.")
-        timings.append(time.perf_counter() - start)
-    # Budget 20 ms on an idle CPU; generous bound here because CI machines are shared.
-    assert statistics.median(timings) < 0.1, timings
+        embed([f"It sounds like week {i} was hard.", f"What happened after {i}?", f"Day {i} was bad."])
+        bare.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        utterance_signals(
+            text=f"It sounds like month {i} was hard. What happened then {i}?", last_persona_text=f"Night {i} was bad."
+        )
+        full.append(time.perf_counter() - start)
+    assert statistics.median(full) < 1.5 * statistics.median(bare) + 0.005, (full, bare)

@@ -107,10 +107,16 @@ def test_difficulty_presets_change_the_pace():
 
 
 def test_scenario_overrides_beat_the_preset():
-    resolved = difficulty_resolve(scenario=scenario(level="hard", trust_gain=2.0, disclosure_thresholds=[0.1, 0.2, 0.3, 0.4]))
+    resolved = difficulty_resolve(
+        scenario=scenario(level="hard", trust_gain=2.0, disclosure_thresholds=[0.1, 0.2, 0.3, 0.4])
+    )
     assert resolved.trust_gain == 2.0 and resolved.disclosure_thresholds == (0.1, 0.2, 0.3, 0.4)
     assert resolved.hostility == DIFFICULTY_PRESETS["hard"].hostility
-    fast = _run(persona=MAYA, scn=scenario(level="hard", trust_gain=2.0, disclosure_thresholds=[0.1, 0.2, 0.3, 0.4]), turns=[EMPATHIC] * 3)
+    fast = _run(
+        persona=MAYA,
+        scn=scenario(level="hard", trust_gain=2.0, disclosure_thresholds=[0.1, 0.2, 0.3, 0.4]),
+        turns=[EMPATHIC] * 3,
+    )
     slow = _run(persona=MAYA, scn=scenario(level="hard"), turns=[EMPATHIC] * 3)
     assert fast.level > slow.level
 
@@ -129,10 +135,16 @@ def test_partner_triggers_move_concession():
     scn = scenario(persona_slug="priya-test")
     start = persona_state_initial(persona=PRIYA_PARTNER, scenario=scn)
     calm = persona_state_update(
-        state=start, persona=PRIYA_PARTNER, scenario=scn, signals=UtteranceSignals(text="I know the budget is really tight this year.")
+        state=start,
+        persona=PRIYA_PARTNER,
+        scenario=scn,
+        signals=UtteranceSignals(text="I know the budget is really tight this year."),
     )
     angry = persona_state_update(
-        state=start, persona=PRIYA_PARTNER, scenario=scn, signals=UtteranceSignals(text="If this doesn't happen, I will resign.")
+        state=start,
+        persona=PRIYA_PARTNER,
+        scenario=scn,
+        signals=UtteranceSignals(text="If this doesn't happen, I will resign."),
     )
     assert calm.concession > start.concession and calm.trust > start.trust
     assert angry.trust < start.trust and angry.agitation > start.agitation

@@ -15,6 +15,10 @@ from trainer_app.engines.speech.asr_types import AsrResult, AsrSegment
 FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate
 # Words are split into separate segments at silences at least this long.
 SEGMENT_GAP_S = 0.6
+# Live CMN starts from the model's generic mean and converges over the audio; decoding the same
+# audio again from the converged mean is markedly better (espeak test set, mean WER over 8 sentences:
+# 1 pass 0.67-0.77, 2 passes 0.46-0.61, 3 passes 0.40-0.46). Batch mode (full_utt) measured worse.
+PASSES = 3
 
 
 def _is_word(token: str) -> bool:
@@ -36,6 +40,9 @@ class PocketsphinxBackend:
         from pocketsphinx import Decoder
 
         self._decoder = Decoder(samprate=16000, loglevel="FATAL")
+        # Cepstral mean normalisation adapts across utterances; restoring it before each one makes the
+        # text depend only on this audio (not on whoever spoke to this worker before).
+        self._initial_cmn = self._decoder.get_cmn()
         # one decoder per process; the C decoder is not re-entrant
         self._lock = threading.Lock()
 
@@ -45,9 +52,11 @@ class PocketsphinxBackend:
         pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
         with self._lock:
             decoder = self._decoder
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
+            decoder.set_cmn(self._initial_cmn)
+            for _pass in range(PASSES):  # the CMN carries over from pass to pass within this call
+                decoder.start_utt()
+                decoder.process_raw(pcm, full_utt=False)
+                decoder.end_utt()
             words = [
                 (seg.start_frame / FRAMES_PER_SECOND, (seg.end_frame + 1) / FRAMES_PER_SECOND, seg.word)
                 for seg in decoder.seg()

@@ -35,15 +35,13 @@ MAX_REPEATS = 3  # an n-gram repeated more than this many times in a row is a de
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 
-_PUNCT = set(string.punctuation) | set("…¿¡“”‘’«»♪ ")
-
-
 def _normalize(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s'.]", " ", text.lower())).strip(" .")
 
 
 def text_is_empty(*, text: str) -> bool:
-    return all(ch in _PUNCT for ch in text.strip())
+    """True for text without a single letter or digit (punctuation, ♪, U+FFFD from broken bytes)."""
+    return not any(ch.isalnum() for ch in text)
 
 
 def text_is_known_hallucination(*, text: str) -> bool:
@@ -87,7 +85,7 @@ def segments_remove_hallucinations(
         duration = max(segment.end - segment.start, 1e-3)
         reason = ""
         if text_is_empty(text=segment.text):
-            reason = "empty or punctuation only"
+            reason = "no words (empty or punctuation only)"
         elif _overlap(start=segment.start, end=segment.end, regions=speech_regions) / duration < MIN_SPEECH_OVERLAP:
             reason = "no speech under it"
         elif text_is_known_hallucination(text=segment.text):

@@ -70,7 +70,8 @@ def speech_transcribe_decoded(*, audio: DecodedAudio, language: str | None = Non
         result = backend.transcribe(samples=window, sample_rate=SAMPLE_RATE, language=language)
         raw.extend(
             AsrSegment(
-                start=start + s.start,
+                # whisper can stamp text past the window's end: clamp, so it has no speech under it
+                start=min(start + s.start, end),
                 end=min(start + s.end, end),
                 text=s.text,
                 avg_logprob=s.avg_logprob,

@@ -1,0 +1,25 @@
+"""Who may open a session's debrief or review it. Denials are 404 (do not confirm a session exists)."""
+
+from __future__ import annotations
+
+from feedback.selectors.assessments import session_get
+from simulations.models import PracticeSession
+from trainer_app.roles import trainees_visible_to, user_can_view_trainee, user_is_instructor
+
+
+def session_for_viewer(*, user, session_id: int) -> PracticeSession | None:
+    """The trainee themself, their instructors, admins."""
+    session = session_get(session_id=session_id)
+    if session is None or not user_can_view_trainee(user=user, trainee_id=session.trainee_id):
+        return None
+    return session
+
+
+def session_for_reviewer(*, user, session_id: int) -> PracticeSession | None:
+    """Instructors of the trainee's cohorts, and admins."""
+    if not user.is_authenticated or not user_is_instructor(user=user):
+        return None
+    session = session_get(session_id=session_id)
+    if session is None or not trainees_visible_to(user=user).filter(pk=session.trainee_id).exists():
+        return None
+    return session

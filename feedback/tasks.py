@@ -1,0 +1,62 @@
+"""Celery tasks of feedback. Tasks take ids and are safe to run twice.
+
+`feedback.tasks.live_*` run on the realtime queue (settings.CELERY_TASK_ROUTES),
+apart from the persona's reply, so feedback never delays it."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from simulations.models import Turn
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="feedback.tasks.live_assess_turn",
+    time_limit=60, soft_time_limit=45, acks_late=True, ignore_result=True,
+    autoretry_for=(OperationalError,),  # a locked/restarting database is transient; engine errors are not
+    retry_backoff=1, retry_backoff_max=10, max_retries=3,
+)
+def live_assess_turn(turn_id: int) -> list[int]:
+    from feedback.services.assessments import turn_assess
+    from feedback.services.live import live_feedback_push
+
+    results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
+    if not results:
+        return []
+    turn = Turn.objects.select_related("session").get(pk=turn_id)
+    session = turn.session
+    if session.live_feedback and not session.exam:  # exam: assessed for the debrief, no hints
+        return live_feedback_push(turn=turn, assessments=[a for a, _ in results])
+    return []
+
+
+@shared_task(
+    name="feedback.tasks.live_assess_session_rest",
+    time_limit=300, soft_time_limit=280, acks_late=True, ignore_result=True,
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=3,
+)
+def live_assess_session_rest(session_id: int) -> list[int]:
+    """After a session ends: assess every trainee turn still missing an
+    assessment, so the debrief is complete (no push: the page has moved on)."""
+    from feedback.services.assessments import session_turns_unassessed, turn_assess
+
+    missing = session_turns_unassessed(session_id=session_id)
+    for turn_id in missing:
+        turn_assess(turn_id=turn_id)
+    return missing
+
+
+@shared_task(
+    name="feedback.tasks.report_formulation_score",
+    time_limit=120, soft_time_limit=100, acks_late=True, ignore_result=True,
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=3,
+)
+def report_formulation_score(worksheet_id: int) -> None:
+    from feedback.services.formulation import worksheet_score
+
+    worksheet_score(worksheet_id=worksheet_id)

@@ -1,0 +1,19 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def skill_name(framework, skill: str) -> str:
+    return framework.skill_name(skill) if framework is not None else skill
+
+
+@register.filter
+def score_pct(value) -> str:
+    return "–" if value is None else f"{round(float(value) * 100)}%"
+
+
+@register.filter
+def answer_text(value) -> str:
+    """A worksheet answer: text, or the chosen items of a checkbox list."""
+    return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)

@@ -1,0 +1,264 @@
+"""The practice session websocket: ``ws/practice/<session_id>/``.
+
+Protocol (JSON both ways):
+
+browser → server
+  {"type": "turn", "text": "...", "client_id": "..."}   a trainee message (resend-safe by client_id)
+  {"type": "retry"}                                      regenerate a reply that failed
+server → browser
+  {"type": "push", "kind": k, "html": h, "data": {...}}  k: turn, reply-start, reply-chunk, reply-done,
+                                                         reply-cancelled, notice, transcript, feedback, ended
+  {"type": "error", "code": c, "message": m, "client_id": id, "html": h}
+                                                         c: read-only, bad-type, invalid, too-long,
+                                                         rate-limit, ended, busy
+
+``html`` is htmx out-of-band swaps; the page feeds it to ``htmx.swap``.
+
+The event loop only validates and forwards. Database writes, the persona
+state update and the engine's (sync) stream run in worker threads; their
+events come back through a thread-safe queue and go to the session's group,
+so every page on the session (the trainee's other tabs, an instructor) sees
+them and a reconnecting page can join a reply mid-stream. A generation is not
+tied to the connection that started it: it completes even if that socket drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.db import close_old_connections
+
+from simulations.events import session_group_name
+from simulations.forms.sessions import ChatMessageForm
+from simulations.selectors.sessions import practice_session_access
+from simulations.services import session_events
+from simulations.services.generations import generation_live
+from simulations.services.persona_replies import (
+    STALE_S,
+    persona_reply_generate,
+    persona_reply_resume_needed,
+)
+from simulations.services.turns import TurnRejected, chat_rate_limit_hit, trainee_turn_submit
+
+logger = logging.getLogger(__name__)
+
+# Two pools: short database work must never queue behind long LLM streams.
+_QUICK = ThreadPoolExecutor(max_workers=getattr(settings, "SESSION_QUICK_THREADS", 8), thread_name_prefix="session-db")
+_STREAMS = ThreadPoolExecutor(
+    max_workers=getattr(settings, "SESSION_STREAM_THREADS", 64), thread_name_prefix="session-reply"
+)
+_background: set[asyncio.Task] = set()  # generations outlive the socket that started them
+
+
+def _with_connections(fn, kwargs):
+    # Threads from our pools use Django's DB connections like a request would.
+    close_old_connections()
+    try:
+        return fn(**kwargs)
+    finally:
+        close_old_connections()
+
+
+async def _run(pool: ThreadPoolExecutor, fn, **kwargs):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, functools.partial(_with_connections, fn, kwargs))
+
+
+class _GroupPusher:
+    """push(event) from a worker thread → group_send from the event loop, in order.
+
+    Consecutive chunks already waiting are sent as one message: fewer channel
+    layer round trips under load, and the first chunk never waits."""
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop, layer, group: str):
+        self.loop, self.layer, self.group = loop, layer, group
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def push(self, event: dict) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+    async def run(self) -> None:
+        held = None
+        while True:
+            event = held if held is not None else await self.queue.get()
+            held = None
+            if event is None:
+                return
+            if event["kind"] == "reply-chunk":
+                data, texts = event["data"], [event["data"]["text"]]
+                while not self.queue.empty():
+                    following = self.queue.get_nowait()
+                    if following is not None and following["kind"] == "reply-chunk" and (
+                        following["data"]["reply_for"] == data["reply_for"]
+                    ):
+                        texts.append(following["data"]["text"])
+                    else:
+                        held = following
+                        break
+                if len(texts) > 1:
+                    event = session_events.reply_chunk_event(
+                        trainee_turn_id=data["reply_for"], text="".join(texts), offset=data["offset"]
+                    )
+            try:
+                await self.layer.group_send(self.group, {"type": "session.push", **event})
+            except Exception:  # a full channel must not kill the stream
+                logger.exception("session push to %s failed", self.group)
+
+
+async def _generate(*, layer, session_id: int, steal_from: int | None = None) -> None:
+    pusher = _GroupPusher(loop=asyncio.get_running_loop(), layer=layer, group=session_group_name(session_id))
+    sender = asyncio.create_task(pusher.run())
+    try:
+        await _run(_STREAMS, persona_reply_generate, session_id=session_id, push=pusher.push, steal_from=steal_from)
+    except Exception:
+        logger.exception("session %s: reply generation failed", session_id)
+        pusher.push(session_events.notice_event(message="Something went wrong generating the reply.", retry=True))
+    finally:
+        pusher.queue.put_nowait(None)
+        await sender
+
+
+_warmed = threading.Event()
+
+
+def _warm_up() -> None:
+    # The first utterance of a process loads the sentence-embedding model (seconds);
+    # do it while the trainee reads the opening line, not after they send.
+    try:
+        from simulations.personas.signals import utterance_signals
+
+        utterance_signals(text="Hello, how are you?", last_persona_text="Hi.")
+    except Exception:
+        logger.exception("persona warm-up failed (the first reply will be slower)")
+
+
+def generation_spawn(*, layer, session_id: int, steal_from: int | None = None) -> asyncio.Task:
+    task = asyncio.create_task(_generate(layer=layer, session_id=session_id, steal_from=steal_from))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+def _submit(*, user_id: int, session_id: int, text: str, client_id: str) -> tuple[dict, bool]:
+    if chat_rate_limit_hit(user_id=user_id):
+        raise TurnRejected(
+            "rate-limit",
+            f"You're sending messages too quickly (limit {settings.CHAT_RATE_LIMIT_PER_MINUTE} a minute). "
+            "Wait a moment and send it again.",
+        )
+    turn, created = trainee_turn_submit(session_id=session_id, text=text, client_id=client_id)
+    return session_events.turn_event(turn=turn), created
+
+
+class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
+    session_id: int
+    group: str | None = None
+    can_write = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        access = await _run(_QUICK, practice_session_access, user=user, session_id=self.session_id)
+        if access is None:
+            await self.close(code=4403)
+            return
+        self.can_write = access.can_write
+        if not _warmed.is_set():
+            _warmed.set()
+            _STREAMS.submit(_warm_up)
+        self.group = session_group_name(self.session_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self._resume(session=access.session)
+
+    async def _resume(self, *, session) -> None:
+        """A reply interrupted by a dropped connection: join it mid-stream, or regenerate it."""
+        live = generation_live(session_id=self.session_id)
+        if live is not None:
+            await self.send_json({"type": "push", **session_events.reply_start_event(trainee_turn_id=live.turn_id, text=live.text)})
+            return
+        needed, steal_from = await _run(_QUICK, persona_reply_resume_needed, session=session)
+        if needed and self.can_write:
+            generation_spawn(layer=self.channel_layer, session_id=self.session_id, steal_from=steal_from)
+        elif session.generating_for_turn_id and self.can_write:
+            # Claimed elsewhere and alive (e.g. the voice worker); if it dies, take over later.
+            task = asyncio.create_task(self._resume_later())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def _resume_later(self) -> None:
+        await asyncio.sleep(STALE_S + 0.5)
+        from simulations.models import PracticeSession
+
+        session = await _run(_QUICK, lambda: PracticeSession.objects.get(pk=self.session_id))
+        needed, steal_from = await _run(_QUICK, persona_reply_resume_needed, session=session)
+        if needed:
+            generation_spawn(layer=self.channel_layer, session_id=self.session_id, steal_from=steal_from)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _error(self, code: str, message: str, client_id: str = "") -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "code": code,
+                "message": message,
+                "client_id": client_id,
+                "html": session_events.notice_html(message=message),
+            }
+        )
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            await self._error("bad-type", "That message could not be understood.")
+            return
+        kind = content.get("type")
+        client_id = str(content.get("client_id") or "")[:64]
+        if not self.can_write:
+            await self._error("read-only", "You are viewing this session read-only; only the trainee can send.", client_id)
+            return
+        if kind == "retry":
+            generation_spawn(layer=self.channel_layer, session_id=self.session_id)
+            return
+        if kind != "turn":
+            await self._error("bad-type", f"Unknown message type {str(kind)[:40]!r}.", client_id)
+            return
+        form = ChatMessageForm({"text": content.get("text"), "client_id": content.get("client_id")})
+        if not isinstance(content.get("text"), str) or not form.is_valid():
+            code = "too-long" if "text" in form.errors and len(str(content.get("text"))) > settings.CHAT_MESSAGE_MAX_CHARS else "invalid"
+            await self._error(code, form.error_message() or "A message must be text.", client_id)
+            return
+        try:
+            event, _created = await _run(
+                _QUICK,
+                _submit,
+                user_id=self.scope["user"].pk,
+                session_id=self.session_id,
+                text=form.cleaned_data["text"],
+                client_id=form.cleaned_data["client_id"],
+            )
+        except TurnRejected as exc:
+            await self._error(exc.code, exc.message, client_id)
+            return
+        # Stored and committed (turn_stored announced) before any reply is generated.
+        await self.channel_layer.group_send(self.group, {"type": "session.push", **event})
+        # Also for a resend: a no-op when the turn has its reply or one is being generated.
+        generation_spawn(layer=self.channel_layer, session_id=self.session_id)
+
+    async def session_push(self, event: dict) -> None:
+        with contextlib.suppress(Exception):
+            await self.send_json(
+                {"type": "push", "kind": event.get("kind", ""), "html": event.get("html", ""), "data": event.get("data", {})}
+            )

@@ -1,0 +1,233 @@
+"""Generating the persona's reply to a trainee turn: one path for the web
+consumer (text turns) and the Celery worker (voice turns).
+
+Synchronous on purpose: it runs in a worker thread (the consumer's executor) or
+a Celery task, never in the event loop. Everything it shows goes through
+``push(event)`` (see session_events): the consumer's push hands events to the
+event loop, which sends them to the session's group; the worker's push sends
+them to the same group through the channel layer.
+
+One generation per session: a conditional UPDATE on
+``PracticeSession.generating_for_turn`` claims it; storing the reply is
+conditional on still holding the claim, so ending the session (which clears
+it) cancels a generation, and a reply is never stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import Q
+
+from simulations.models import PracticeSession, Turn
+from simulations.personas.engines.base import PersonaEngineUnavailable
+from simulations.personas.selection import persona_engine_for
+from simulations.personas.signals import utterance_signals
+from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
+from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
+from simulations.services import session_events
+from simulations.services.generations import (
+    PROCESS_TOKEN,
+    LiveGeneration,
+    generation_live,
+    generation_register,
+    generation_unregister,
+)
+from simulations.services.turns import turn_next_index
+
+logger = logging.getLogger(__name__)
+
+Push = Callable[[dict], None]
+
+UNREACHABLE_MESSAGE = (
+    "The simulated partner is unreachable right now — your message is saved; try again in a moment."
+)
+HEARTBEAT_S = 2.0  # a generation refreshes its claim this often...
+STALE_S = 6.0  # ...and one silent for this long is presumed dead (its process crashed)
+CLAIM_CHECK_S = 0.5  # how often a stream checks it still holds the claim (session ended?)
+
+
+def _beat() -> dict:
+    return {"owner": PROCESS_TOKEN, "beat": time.time()}
+
+
+def generation_is_stale(*, turn: Turn) -> bool:
+    """No heartbeat (never claimed by this code, or claimed and crashed before a beat) or an old one."""
+    info = (turn.meta or {}).get("generation") or {}
+    return time.time() - float(info.get("beat", 0)) > STALE_S
+
+
+def _claim(*, session_id: int, turn: Turn, steal_from: int | None) -> bool:
+    """Claim the session's one generation slot for ``turn`` (or take over a dead claim)."""
+    held = Q(generating_for_turn__isnull=True) if steal_from is None else Q(generating_for_turn_id=steal_from)
+    with transaction.atomic():
+        claimed = PracticeSession.objects.filter(
+            held, pk=session_id, status=PracticeSession.Status.ACTIVE
+        ).update(generating_for_turn=turn)
+        if claimed:
+            turn.meta = {**(turn.meta or {}), "generation": _beat()}
+            Turn.objects.filter(pk=turn.pk).update(meta=turn.meta)
+    return bool(claimed)
+
+
+def _release(*, session_id: int, turn_id: int) -> None:
+    PracticeSession.objects.filter(pk=session_id, generating_for_turn_id=turn_id).update(generating_for_turn=None)
+
+
+def _still_claimed(*, session_id: int, turn_id: int) -> bool:
+    return PracticeSession.objects.filter(
+        pk=session_id, generating_for_turn_id=turn_id, status=PracticeSession.Status.ACTIVE
+    ).exists()
+
+
+def _state_for(*, session: PracticeSession, turn: Turn, history: list[dict]) -> PersonaState:
+    """The persona state after ``turn``: computed once and kept on the turn, so a
+    regenerated reply does not apply the same utterance twice."""
+    if turn.state_after:
+        return PersonaState.from_dict(turn.state_after)
+    version = session.scenario_version
+    persona, scenario = version.persona_data, version.scenario_data
+    last_persona = next((h["text"] for h in reversed(history) if h["speaker"] == Turn.Speaker.PERSONA), "")
+    signals = utterance_signals(text=turn.text, last_persona_text=last_persona)
+    before = (
+        PersonaState.from_dict(session.persona_state)
+        if session.persona_state
+        else persona_state_initial(persona=persona, scenario=scenario)
+    )
+    state = persona_state_update(state=before, persona=persona, scenario=scenario, signals=signals)
+    data = state.to_dict()
+    with transaction.atomic():
+        Turn.objects.filter(pk=turn.pk).update(state_after=data)
+        PracticeSession.objects.filter(pk=session.pk).update(persona_state=data)
+    turn.state_after = data
+    return state
+
+
+def _store_reply(*, session_id: int, turn: Turn, text: str, state: PersonaState, engine_name: str) -> Turn | None:
+    """Store the reply only while still holding the claim (None: the session ended meanwhile)."""
+    with transaction.atomic():
+        session = PracticeSession.objects.select_for_update().filter(pk=session_id).first()
+        if (
+            session is None
+            or session.status != PracticeSession.Status.ACTIVE
+            or session.generating_for_turn_id != turn.pk
+        ):
+            return None
+        reply = Turn.objects.create(
+            session_id=session_id,
+            index=turn_next_index(session_id=session_id),
+            speaker=Turn.Speaker.PERSONA,
+            text=text,
+            source=Turn.Source.TEXT,
+            reply_to=turn,
+            state_after=state.to_dict(),
+            meta={"engine": engine_name},
+        )
+        PracticeSession.objects.filter(pk=session_id).update(generating_for_turn=None, engine=engine_name)
+    return reply
+
+
+def _stream(*, session: PracticeSession, turn: Turn, live: LiveGeneration, push: Push) -> Turn | None:
+    version = session.scenario_version
+    history = turn_history_for_engine(session_id=session.pk, before_index=turn.index)
+    state = _state_for(session=session, turn=turn, history=history)
+    engine = persona_engine_for(scenario=version.scenario_data, exam=session.exam)
+    push(session_events.reply_start_event(trainee_turn_id=turn.pk))
+    offset = 0
+    next_check = next_beat = time.monotonic()
+    stream = engine.reply_stream(
+        persona=version.persona_data,
+        scenario=version.scenario_data,
+        state=state,
+        history=history,
+        trainee_text=turn.text,
+        seed=session.seed,
+    )
+    try:
+        for chunk in stream:
+            if live.cancel.is_set():
+                break
+            if not chunk:
+                continue
+            push(session_events.reply_chunk_event(trainee_turn_id=turn.pk, text=chunk, offset=offset))
+            offset += len(chunk)
+            live.sent.append(chunk)
+            now = time.monotonic()
+            if now >= next_check:  # ended from another process (or a worker's reply while the page ends it)?
+                next_check = now + CLAIM_CHECK_S
+                if not _still_claimed(session_id=session.pk, turn_id=turn.pk):
+                    live.cancel.set()
+                    break
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
+                Turn.objects.filter(pk=turn.pk).update(meta={**(turn.meta or {}), "generation": _beat()})
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # stop reading the LLM server when cancelled
+    text = live.text.strip()
+    if live.cancel.is_set() or not text:
+        push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
+        return None
+    reply = _store_reply(session_id=session.pk, turn=turn, text=text, state=state, engine_name=engine.name)
+    if reply is None:
+        push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
+        return None
+    push(session_events.reply_done_event(reply=reply))
+    return reply
+
+
+def persona_reply_generate(*, session_id: int, push: Push, steal_from: int | None = None) -> Turn | None:
+    """Reply to the turn awaiting a reply, then to any turn the trainee sent meanwhile.
+
+    ``steal_from``: the trainee turn id of a claim presumed dead (reconnect after
+    a crash); the claim is taken over only if it is still that one. Returns the
+    last reply stored (None when there was nothing to do or it was cancelled).
+    """
+    last_reply = None
+    while True:
+        turn = turn_awaiting_reply(session_id=session_id)
+        if turn is None:
+            return last_reply
+        if not _claim(session_id=session_id, turn=turn, steal_from=steal_from):
+            return last_reply  # someone else is generating (or the session ended)
+        steal_from = None
+        session = PracticeSession.objects.select_related("scenario_version").get(pk=session_id)
+        live = generation_register(session_id=session_id, turn_id=turn.pk)
+        try:
+            reply = _stream(session=session, turn=turn, live=live, push=push)
+        except PersonaEngineUnavailable as exc:
+            logger.warning("session %s: persona engine unavailable: %s", session_id, exc.message)
+            push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
+            push(session_events.notice_event(message=UNREACHABLE_MESSAGE, retry=True))
+            return None
+        finally:
+            generation_unregister(live=live)
+            _release(session_id=session_id, turn_id=turn.pk)
+        if reply is None:
+            return last_reply
+        last_reply = reply
+
+
+def persona_reply_resume_needed(*, session: PracticeSession) -> tuple[bool, int | None]:
+    """On (re)connect: should a reply be (re)generated, and whose dead claim to take over?
+
+    - a generation running in this process: no (the page joins the group and it completes);
+    - a claim with a recent heartbeat (another process, e.g. the voice worker): no;
+    - a claim presumed dead: yes, taking it over;
+    - no claim but a trainee turn awaiting a reply (e.g. the engine was down): no —
+      the trainee asks with "Try again" or by sending; not regenerated behind their back.
+    """
+    if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id is None:
+        return False, None
+    if generation_live(session_id=session.pk) is not None:
+        return False, None
+    turn = Turn.objects.filter(pk=session.generating_for_turn_id).first()
+    if turn is None:
+        return False, None
+    if not generation_is_stale(turn=turn):
+        return False, None
+    return True, turn.pk

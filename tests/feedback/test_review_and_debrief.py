@@ -1,0 +1,160 @@
+"""Debrief and review pages: access, effective labels, downloads, corrections becoming exemplars."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from feedback.models import Exemplar, Review
+from feedback.selectors.assessments import item_effective_label, miti_summary
+from feedback.services.reviews import ReviewError, review_record
+from tests.factories import TEST_PASSWORD, FrameworkFactory
+from tests.feedback.live_support import assessment_make, people, session_make, turn_add
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, user):
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+@pytest.fixture
+def world():
+    p = people()
+    framework = FrameworkFactory()  # skills describe, assert; labels strong/weak/absent
+    session = session_make(trainee=p["trainee"], framework_slugs=[framework.slug])
+    turn = turn_add(session=session, text="You never listen and I want more money.")
+    assessment = assessment_make(turn=turn, framework=framework, labels={"describe": "weak", "assert": "absent"},
+                                 rewrite="I'd like to discuss a raise of 5% from April.")
+    return {**p, "framework": framework, "session": session, "turn": turn, "assessment": assessment}
+
+
+@pytest.mark.parametrize("who,status", [
+    ("trainee", 200), ("instructor", 200), ("admin", 200), ("other_trainee", 404), ("other_instructor", 404),
+])
+def test_debrief_access(client, world, who, status):
+    response = _login(client, world[who]).get(reverse("feedback:debrief", args=[world["session"].pk]))
+    assert response.status_code == status
+    download = client.get(reverse("feedback:debrief_markdown", args=[world["session"].pk]))
+    assert download.status_code == status
+
+
+def test_debrief_requires_login(client, world):
+    response = client.get(reverse("feedback:debrief", args=[world["session"].pk]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("who,status", [
+    ("instructor", 200), ("admin", 200), ("trainee", 403), ("other_trainee", 403), ("other_instructor", 404),
+])
+def test_review_access(client, world, who, status):
+    _login(client, world[who])
+    assert client.get(reverse("feedback:review_session", args=[world["session"].pk])).status_code == status
+    item = world["assessment"].items.get(skill="assert")
+    post = client.post(reverse("feedback:review_item", args=[world["session"].pk, item.pk]), {"verdict": "agree"})
+    assert post.status_code == status
+    assert Review.objects.filter(item=item).exists() == (status == 200)
+
+
+def test_correction_becomes_exemplar_and_wins_in_debrief(client, world):
+    session, item = world["session"], world["assessment"].items.get(skill="assert")
+    _login(client, world["instructor"])
+    response = client.post(
+        reverse("feedback:review_item", args=[session.pk, item.pk]),
+        {"verdict": "disagree", "corrected_label": "strong", "corrected_text": "That is a clear ask.", "corrected_rewrite": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="review-item"' in html and 'data-label="strong"' in html and "That is a clear ask." in html
+    assert item_effective_label(item=item) == "strong"
+
+    exemplar = Exemplar.objects.get(source=Exemplar.Source.CORRECTION)
+    assert (exemplar.framework_id, exemplar.skill, exemplar.label) == (world["framework"].pk, "assert", "strong")
+    assert exemplar.utterance == world["turn"].text and exemplar.created_by == world["instructor"]
+    assert exemplar.context == [{"speaker": "partner", "text": "So what did you want to talk about?"}]
+    from feedback.selectors.frameworks import framework_pack_dict
+
+    assert str(exemplar.pk) in {e["id"] for e in framework_pack_dict(slug=world["framework"].slug)["exemplars"]}
+
+    # The trainee's debrief scores the instructor's label: assert strong = 1, describe weak = 0.5.
+    client.logout()
+    _login(client, world["trainee"])
+    page = client.get(reverse("feedback:debrief", args=[session.pk])).content.decode()
+    assert 'data-testid="debrief"' in page
+    assert 'data-skill="assert" data-score="1.0"' in page
+    assert 'data-skill="describe" data-score="0.5"' in page
+    assert "corrected by instructor" in page
+    data = json.loads(client.get(reverse("feedback:debrief_json", args=[session.pk])).content)
+    scores = {s["skill"]: s["score"] for s in data["frameworks"][0]["scores"]}
+    assert scores == {"describe": 0.5, "assert": 1.0}
+
+
+def test_second_correction_replaces_the_first_exemplar(world):
+    item = world["assessment"].items.get(skill="assert")
+    review_record(item=item, reviewer=world["instructor"], verdict="disagree", corrected_label="strong")
+    review_record(item=item, reviewer=world["instructor"], verdict="partly", corrected_label="weak")
+    labels = list(Exemplar.objects.filter(source=Exemplar.Source.CORRECTION).values_list("label", flat=True))
+    assert labels == ["weak"]
+    assert item_effective_label(item=item) == "weak"
+    review_record(item=item, reviewer=world["instructor"], verdict="agree")
+    assert not Exemplar.objects.filter(source=Exemplar.Source.CORRECTION).exists()
+    assert item_effective_label(item=item) == "absent"
+
+
+def test_correction_label_must_belong_to_the_skill(world):
+    item = world["assessment"].items.get(skill="assert")
+    with pytest.raises(ReviewError):
+        review_record(item=item, reviewer=world["instructor"], verdict="disagree", corrected_label="complex")
+
+
+def test_debrief_download_and_trend_and_next_steps(client, world):
+    trainee, framework = world["trainee"], world["framework"]
+    # An earlier session with the same framework, all absent: the trend shows it.
+    earlier = session_make(trainee=trainee, framework_slugs=[framework.slug])
+    earlier.started_at = world["session"].started_at.replace(year=world["session"].started_at.year - 1)
+    earlier.save(update_fields=["started_at"])
+    type(earlier).objects.filter(pk=earlier.pk).update(started_at=earlier.started_at)
+    assessment_make(turn=turn_add(session=earlier, text="Hi."), framework=framework, labels={"describe": "absent", "assert": "absent"})
+
+    _login(client, trainee)
+    page = client.get(reverse("feedback:debrief", args=[world["session"].pk])).content.decode()
+    assert 'data-testid="skill-trend"' in page and "0% →" in page
+    assert page.count('data-testid="next-step"') == 2  # only two skills below strong
+    assert "I&#x27;d like to discuss a raise of 5% from April." in page
+    assert 'data-testid="debrief-download"' in page
+
+    response = client.get(reverse("feedback:debrief_markdown", args=[world["session"].pk]))
+    assert response["Content-Disposition"] == f'attachment; filename="debrief-session-{world["session"].pk}.md"'
+    body = response.content.decode()
+    assert body.startswith("# Debrief:") and "| Describe | 50% | 0% |" in body and "You never listen" in body
+
+
+def test_miti_summary_against_targets():
+    codes = [
+        {"behaviour": "reflection", "subtype": "complex"}, {"behaviour": "reflection", "subtype": "simple"},
+        {"behaviour": "question", "subtype": "open"}, {"behaviour": "question", "subtype": "closed"},
+        {"behaviour": "question", "subtype": "closed"}, {"behaviour": "other", "subtype": ""},
+    ]
+    summary = miti_summary(codes=codes, targets={"reflection_to_question_ratio": 1.0, "percent_complex_reflections": 40,
+                                                 "percent_open_questions": 50})
+    rows = {r["key"]: r for r in summary["rows"]}
+    assert rows["reflection_to_question_ratio"]["value"] == 0.67 and rows["reflection_to_question_ratio"]["met"] is False
+    assert rows["percent_complex_reflections"]["value"] == 50 and rows["percent_complex_reflections"]["met"] is True
+    assert rows["percent_open_questions"]["value"] == 33 and rows["percent_open_questions"]["met"] is False
+
+
+def test_instructor_dashboard_panel_lists_sessions_and_effective_scores(client, world):
+    item = world["assessment"].items.get(skill="assert")
+    review_record(item=item, reviewer=world["instructor"], verdict="disagree", corrected_label="strong")
+    _login(client, world["instructor"])
+    page = client.get(reverse("dashboard")).content.decode()
+    assert reverse("feedback:review_session", args=[world["session"].pk]) in page
+    assert 'data-skill="assert" data-score="1.0"' in page
+    client.logout()
+    _login(client, world["other_instructor"])
+    page = client.get(reverse("dashboard")).content.decode()
+    assert reverse("feedback:review_session", args=[world["session"].pk]) not in page

@@ -1,0 +1,139 @@
+"""Voice turns: upload validation, and the speech-queue task on a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from simulations.models import Turn, VoiceClip
+from tests.factories import UserFactory
+from tests.simulations.sessions.helpers import communicator_for, receive_until, session_setup
+from tests.support.speech import audio_encode, speech_silence, speech_synthesize, speech_tools_available
+
+needs_speech_tools = pytest.mark.skipif(not speech_tools_available(), reason="espeak-ng and sox are needed")
+
+
+def _upload(client, session, *, data=b"\x1a\x45\xdf\xa3fake", mime="audio/webm;codecs=opus", client_id="clip-1", name="turn.webm"):
+    return client.post(
+        reverse("simulations:session_voice", args=[session.pk]),
+        {"audio": SimpleUploadedFile(name, data, content_type=mime), "client_id": client_id},
+    )
+
+
+@pytest.fixture
+def setup(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    return session_setup()
+
+
+@pytest.mark.parametrize("mime", ["text/plain", "image/png", "application/x-sh"])
+def test_refuses_types_that_are_not_audio(client, setup, mime):
+    client.force_login(setup["trainee"])
+    response = _upload(client, setup["session"], mime=mime, name="x.bin")
+    assert response.status_code == 400 and "can&#x27;t be used" in response.content.decode()
+    assert not VoiceClip.objects.exists()
+
+
+@pytest.mark.parametrize("mime", ["audio/webm;codecs=opus", "audio/ogg", "audio/wav", "audio/mpeg", "audio/mp4"])
+def test_accepts_the_allowed_types_once_per_client_id(client, setup, mime, django_capture_on_commit_callbacks):
+    client.force_login(setup["trainee"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = _upload(client, setup["session"], mime=mime)
+        again = _upload(client, setup["session"], mime=mime)
+    assert first.status_code == 202 and again.status_code == 202
+    assert 'data-testid="voice-pending"' in first.content.decode()
+    assert VoiceClip.objects.count() == 1
+    assert len(callbacks) == 1  # one transcription enqueued after commit
+
+
+def test_refuses_recordings_over_the_size_limit(client, setup, settings):
+    settings.AUDIO_MAX_BYTES = 1024
+    client.force_login(setup["trainee"])
+    response = _upload(client, setup["session"], data=b"\0" * 2048)
+    assert response.status_code == 400 and "too large" in response.content.decode()
+    assert not VoiceClip.objects.exists()
+
+
+def test_not_yours(client, setup):
+    client.force_login(setup["outsider"])
+    assert _upload(client, setup["session"]).status_code == 404
+    client.force_login(setup["instructor"])
+    assert _upload(client, setup["session"]).status_code == 403  # may watch, may not speak
+    client.force_login(UserFactory(role="admin"))
+    assert _upload(client, setup["session"]).status_code == 403
+    assert not VoiceClip.objects.exists()
+
+
+def test_needs_csrf(setup):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(setup["trainee"])
+    assert _upload(client, setup["session"]).status_code == 403
+
+
+def test_ended_session_refuses_voice(client, setup):
+    setup["session"].status = "ended"
+    setup["session"].save()
+    client.force_login(setup["trainee"])
+    assert _upload(client, setup["session"]).status_code == 409
+
+
+# --- the task, on a real worker process ----------------------------------------------
+
+
+async def _speak_and_wait(setup, audio: bytes, mime: str, kind: str):
+    communicator = await communicator_for(setup["trainee"], setup["session"].pk)
+    assert (await communicator.connect())[0]
+    client = Client()
+    await database_sync_to_async(client.force_login)(setup["trainee"])
+    response = await asyncio.to_thread(_upload, client, setup["session"], data=audio, mime=mime, client_id="voice-1")
+    assert response.status_code == 202
+    messages = await receive_until(communicator, kind, timeout=90)
+    await communicator.disconnect()
+    return messages
+
+
+@needs_speech_tools
+@pytest.mark.slow
+@override_settings(CHAT_RATE_LIMIT_PER_MINUTE=100)
+async def test_spoken_turn_becomes_a_trainee_turn_and_gets_a_reply(setup_live, tmp_path):
+    wav = speech_synthesize(text="I have been feeling really tired at work lately", path=tmp_path / "s.wav")
+    webm = audio_encode(src=wav, dst=tmp_path / "s.webm", container="webm")
+    messages = await _speak_and_wait(setup_live, webm.read_bytes(), "audio/webm;codecs=opus", "reply-done")
+    kinds = [m["kind"] for m in messages]
+    assert kinds.index("transcript") < kinds.index("reply-start")
+    transcript = next(m for m in messages if m["kind"] == "transcript")
+    turn = await database_sync_to_async(Turn.objects.get)(pk=transcript["data"]["turn_id"])
+    assert turn.source == "voice" and turn.speaker == "trainee" and turn.text.strip()
+    assert turn.meta["asr_backend"] and turn.meta["clip_id"]
+    # the badge shows exactly when the fallback recognizer transcribed it
+    assert ('data-testid="low-accuracy"' in transcript["html"]) == bool(turn.meta["low_accuracy"])
+    clip = await database_sync_to_async(VoiceClip.objects.get)()
+    assert clip.status == "done" and clip.turn_id == turn.pk and clip.transcript == turn.text
+    persona = await database_sync_to_async(lambda: list(Turn.objects.filter(reply_to=turn)))()
+    assert len(persona) == 1 and persona[0].text == messages[-1]["data"]["text"]
+
+
+@needs_speech_tools
+@pytest.mark.slow
+async def test_silence_gives_a_clear_message_and_no_turn(setup_live, tmp_path):
+    wav = speech_silence(path=tmp_path / "quiet.wav", seconds=2.0)
+    messages = await _speak_and_wait(setup_live, Path(wav).read_bytes(), "audio/wav", "notice")
+    assert "couldn't hear any speech" in messages[-1]["data"]["message"]
+    assert 'hx-swap-oob="delete"' in messages[-1]["html"]  # the "Transcribing…" bubble goes away
+    assert await database_sync_to_async(Turn.objects.filter(speaker="trainee").count)() == 0
+    clip = await database_sync_to_async(VoiceClip.objects.get)()
+    assert clip.status == "failed" and clip.error
+
+
+@pytest.fixture
+def setup_live(celery_worker_process, settings):
+    cache.clear()
+    return session_setup()

@@ -1,0 +1,63 @@
+import pytest
+
+from trainer_app.engines.speech.asr_types import AsrSegment
+from trainer_app.engines.speech.hallucinations import (
+    segments_remove_hallucinations,
+    text_collapse_loops,
+    text_is_empty,
+    text_is_known_hallucination,
+)
+
+SPEECH = [(0.0, 5.0)]
+
+
+def _seg(text, start=1.0, end=2.0, **kw):
+    return AsrSegment(start=start, end=end, text=text, **kw)
+
+
+@pytest.mark.parametrize(("text", "empty"), [("", True), (" ... ", True), ("♪♪", True), ("\ufffd", True), ("ok.", False), ("7", False)])
+def test_text_is_empty(text, empty):
+    assert text_is_empty(text=text) is empty
+
+
+@pytest.mark.parametrize(
+    ("text", "known"),
+    [("Thank you for watching!", True), ("Subtitles by the Amara.org community", True), ("Please subscribe.", True),
+     ("Thank you.", False), ("Thanks for telling me that.", False)],
+)  # fmt: skip
+def test_known_phrases(text, known):
+    assert text_is_known_hallucination(text=text) is known
+
+
+def test_loops_collapse_but_ordinary_repetition_stays():
+    assert text_collapse_loops(text="I feel I feel I feel I feel I feel tired") == "I feel tired"
+    assert text_collapse_loops(text="no, no, no. Not that.") == "no, no, no. Not that."
+    assert text_collapse_loops(text="the the the the the the") == "the"
+
+
+def test_segments_are_dropped_for_each_reason_and_kept_otherwise():
+    segments = [
+        _seg("I've been feeling low", 0.5, 2.0),
+        _seg("...", 2.0, 2.5),
+        _seg("and nobody calls", 6.0, 8.0),  # after the speech ended
+        _seg("Thanks for watching!", 3.0, 4.0),
+        _seg("maybe it's nothing", 4.0, 4.8, no_speech_prob=0.9, avg_logprob=-1.5),
+        _seg("so so so so so tired", 4.0, 4.9),
+        _seg("so tired", 4.0, 4.9),
+    ]
+    kept, dropped = segments_remove_hallucinations(segments=segments, speech_regions=SPEECH)
+    assert [s.text for s in kept] == ["I've been feeling low", "so tired", "so tired"]
+    assert [reason for _, reason in dropped] == [
+        "no words (empty or punctuation only)",
+        "no speech under it",
+        "known hallucination phrase",
+        "recognizer reports no speech",
+    ]
+
+
+def test_an_identical_repeated_sentence_is_dropped():
+    kept, dropped = segments_remove_hallucinations(
+        segments=[_seg("I don't know what to do", 0, 2), _seg("I don't know what to do.", 2, 4)], speech_regions=SPEECH
+    )
+    assert len(kept) == 1
+    assert dropped[0][1] == "repeats the previous segment"
