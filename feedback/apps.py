@@ -11,3 +11,6 @@ class FeedbackConfig(AppConfig):
         from feedback.dashboard import dashboard_panels_register_feedback
 
         dashboard_panels_register_feedback()
+
+        # Registers the "assessment" engine status for /healthz (nothing is loaded here).
+        from feedback.engines import assessment_status  # noqa: F401

@@ -15,3 +15,6 @@ class SimulationsConfig(AppConfig):
         from simulations.dashboard_sessions import dashboard_panels_register_sessions
 
         dashboard_panels_register_sessions()
+
+        # Registers the "persona" engine status for /healthz (no model is loaded here).
+        from simulations.personas import selection  # noqa: F401

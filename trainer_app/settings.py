@@ -215,6 +215,7 @@ CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 
 # --- Engines ------------------------------------------------------------------
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")
+TORCH_THREADS = env.int("TORCH_THREADS", default=1)  # intra-op threads per process (0 = torch's default)
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="")
@@ -225,6 +226,7 @@ ASR_MODEL = env.str("ASR_MODEL", default="")
 ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")
+ASR_LANGUAGE = env.str("ASR_LANGUAGE", default="en")
 
 # --- Demo content (embedded runtime only) ----------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -16,13 +17,12 @@ class AssessmentLlmConfig:
 
 
 def _setting(name: str, default):
-    try:
+    # Engines are usable from scripts without Django: no settings, use the environment.
+    with contextlib.suppress(Exception):
         from django.conf import settings
 
         if settings.configured:
             return getattr(settings, name, default)
-    except Exception:  # engines are usable from scripts without Django
-        pass
     return os.environ.get(name, default)
 
 

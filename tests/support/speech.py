@@ -40,7 +40,22 @@ def speech_silence(*, path: Path, seconds: float) -> Path:
 def speech_noise(*, path: Path, seconds: float, amplitude: float = 0.3, color: str = "whitenoise") -> Path:
     """Stationary noise (whitenoise, pinknoise, brownnoise) at `amplitude` of full scale."""
     subprocess.run(
-        ["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), "synth", str(seconds), color, "vol", str(amplitude)],
+        [
+            "sox",
+            "-n",
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(path),
+            "synth",
+            str(seconds),
+            color,
+            "vol",
+            str(amplitude),
+        ],
         check=True,
     )
     return path

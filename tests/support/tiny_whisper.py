@@ -52,7 +52,9 @@ def bpe_ranks_train(*, corpus: str, n_merges: int) -> dict[bytes, int]:
 
 def tiktoken_write(*, ranks: dict[bytes, int], path: Path) -> Path:
     """tiktoken format: one `base64(token bytes) rank` line per token."""
-    lines = [f"{base64.b64encode(token).decode()} {rank}" for token, rank in sorted(ranks.items(), key=lambda kv: kv[1])]
+    lines = [
+        f"{base64.b64encode(token).decode()} {rank}" for token, rank in sorted(ranks.items(), key=lambda kv: kv[1])
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -78,7 +80,9 @@ def tokenizer_build(*, tiktoken_path: Path, out_dir: Path):
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
     specials = whisper_special_tokens()
-    backend = TikTokenConverter(vocab_file=str(tiktoken_path), pattern=WHISPER_PATTERN, extra_special_tokens=specials).converted()
+    backend = TikTokenConverter(
+        vocab_file=str(tiktoken_path), pattern=WHISPER_PATTERN, extra_special_tokens=specials
+    ).converted()
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<|endoftext|>",
@@ -100,7 +104,9 @@ def _bias_towards_a_word(*, model, tokenizer, n_text_and_special: int) -> str:
     """
     import torch
 
-    word = next(t for t in sorted(tokenizer.get_vocab(), key=len, reverse=True) if t.startswith("Ġ") and t[1:].isalpha())
+    word = next(
+        t for t in sorted(tokenizer.get_vocab(), key=len, reverse=True) if t.startswith("Ġ") and t[1:].isalpha()
+    )
     word_id, ts0_id = tokenizer.convert_tokens_to_ids(word), n_text_and_special
     with torch.no_grad():
         decoder = model.model.decoder
@@ -167,7 +173,11 @@ def tiny_whisper_build(*, out_dir: Path, n_merges: int = 40, seed: int = 0, emit
         lang_to_id={f"<|{lang}|>": ids[f"<|{lang}|>"] for lang in LANGUAGES},
         alignment_heads=[[1, 0], [1, 1]],
     )
-    word = _bias_towards_a_word(model=model, tokenizer=tokenizer, n_text_and_special=n_text_and_special) if emit_word else ""
+    word = (
+        _bias_towards_a_word(model=model, tokenizer=tokenizer, n_text_and_special=n_text_and_special)
+        if emit_word
+        else ""
+    )
     model.save_pretrained(str(hf_dir))
     (hf_dir / "preprocessor_config.json").write_text(
         json.dumps({"feature_size": 80, "sampling_rate": 16000, "hop_length": 160, "chunk_length": 30, "n_fft": 400})
@@ -177,4 +187,10 @@ def tiny_whisper_build(*, out_dir: Path, n_merges: int = 40, seed: int = 0, emit
         str(hf_dir), copy_files=["tokenizer.json", "preprocessor_config.json"], load_as_float16=False
     )
     converter.convert(str(ct2_dir), quantization=None, force=True)
-    return {"ct2_dir": ct2_dir, "hf_dir": hf_dir, "vocab_size": vocab_size, "word": word, "seconds": time.perf_counter() - started}
+    return {
+        "ct2_dir": ct2_dir,
+        "hf_dir": hf_dir,
+        "vocab_size": vocab_size,
+        "word": word,
+        "seconds": time.perf_counter() - started,
+    }

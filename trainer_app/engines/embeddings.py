@@ -84,12 +84,29 @@ def _load():
     return model, "all-MiniLM-L6-v2 (bundled)", not configured, fallback_reason + "using bundled all-MiniLM-L6-v2"
 
 
+def _torch_threads_limit() -> None:
+    """One intra-op thread per process by default: requests already run in
+    parallel (web threads, worker threads), and two cores shared by several
+    processes each spinning two torch threads was ~10x slower under load."""
+    import torch
+
+    try:
+        from django.conf import settings
+
+        threads = int(getattr(settings, "TORCH_THREADS", 1))
+    except Exception:
+        threads = int(os.environ.get("TORCH_THREADS", "1"))
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
 def get_model():
     if _state["model"] is None:
         with _load_lock:
             if _state["model"] is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                _torch_threads_limit()
                 model, backend, production, detail = _load()
                 _state.update(model=model, backend=backend, production=production, detail=detail)
     return _state["model"]

@@ -20,7 +20,13 @@ DEFAULT_ARTIFACT = ARTIFACT_DIR / "mi_coder.npz"
 FORMAT_VERSION = 1
 
 # Parameters of the two text vectorizers; kept here so training and inference cannot drift apart.
-WORD_TFIDF = {"ngram_range": (1, 3), "min_df": 2, "sublinear_tf": True, "token_pattern": r"(?u)\b\w[\w']*\b|\?", "max_features": 30000}
+WORD_TFIDF = {
+    "ngram_range": (1, 3),
+    "min_df": 2,
+    "sublinear_tf": True,
+    "token_pattern": r"(?u)\b\w[\w']*\b|\?",
+    "max_features": 30000,
+}
 CHAR_TFIDF = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 3, "sublinear_tf": True, "max_features": 40000}
 
 
@@ -66,8 +72,14 @@ class Standardizer:
 
 
 def tfidf_vectorizer_build(*, params: dict, vocabulary: list[str] | None = None, idf: np.ndarray | None = None):
-    options = {key: value for key, value in params.items() if key not in ("min_df", "max_features")} if vocabulary else dict(params)
-    vectorizer = TfidfVectorizer(**options, vocabulary={term: index for index, term in enumerate(vocabulary)} if vocabulary else None)
+    options = (
+        {key: value for key, value in params.items() if key not in ("min_df", "max_features")}
+        if vocabulary
+        else dict(params)
+    )
+    vectorizer = TfidfVectorizer(
+        **options, vocabulary={term: index for index, term in enumerate(vocabulary)} if vocabulary else None
+    )
     if vocabulary is not None and idf is not None:
         vectorizer.idf_ = idf
     return vectorizer
@@ -84,8 +96,7 @@ class CoderModel:
     char_vocabulary: list[str]
     char_idf: np.ndarray
     sparse: LinearModel  # behaviour from word/char n-grams and cues
-    meta_scaler: Standardizer
-    meta: LinearModel  # stacks both, plus what the previous therapist turns looked like
+    sparse_weight: float  # behaviour probabilities = (1 - w) * dense + w * sparse
     subtypes: dict[str, LinearModel]  # reflection / question / input
     card: dict = field(default_factory=dict)  # provenance and figures (the JSON next to the .npz)
     _vectorizers: tuple | None = None
@@ -123,15 +134,13 @@ def coder_model_save(*, model: CoderModel, path: Path) -> Path:
         "format_version": np.asarray(FORMAT_VERSION),
         "lexical__mean": model.lexical_scaler.mean,
         "lexical__scale": model.lexical_scaler.scale,
-        "meta_scaler__mean": model.meta_scaler.mean,
-        "meta_scaler__scale": model.meta_scaler.scale,
+        "sparse_weight": np.asarray(model.sparse_weight),
         "word__vocabulary": np.asarray(model.word_vocabulary),
         "word__idf": model.word_idf.astype(np.float32),
         "char__vocabulary": np.asarray(model.char_vocabulary),
         "char__idf": model.char_idf.astype(np.float32),
         **_linear_arrays("dense", model.dense),
         **_linear_arrays("sparse", model.sparse),
-        **_linear_arrays("meta", model.meta),
     }
     for family, linear in model.subtypes.items():
         arrays.update(_linear_arrays(f"subtype_{family}", linear))
@@ -159,8 +168,7 @@ def coder_model_load(*, path: Path = DEFAULT_ARTIFACT) -> CoderModel:
             char_vocabulary=[str(term) for term in arrays["char__vocabulary"]],
             char_idf=arrays["char__idf"].astype(np.float64),
             sparse=_linear_from(arrays, "sparse"),
-            meta_scaler=Standardizer(arrays["meta_scaler__mean"], arrays["meta_scaler__scale"]),
-            meta=_linear_from(arrays, "meta"),
+            sparse_weight=float(arrays["sparse_weight"]),
             subtypes=subtypes,
             card=json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {},
         )

@@ -284,6 +284,8 @@ class LlmPersonaEngine:
                 delay = self.backoff_s * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
                 logger.info("%s: attempt %d failed (%s); retrying in %.2fs", where, attempt, _describe(exc), delay)
                 time.sleep(delay)
+                if produced:
+                    yield None
             finally:
                 if stream is not None:
                     stream.close()  # also when the consumer stops early: frees the connection

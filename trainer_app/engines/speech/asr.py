@@ -84,7 +84,11 @@ def asr_status() -> EngineStatus:
     if model:
         return EngineStatus("asr", f"faster-whisper ({model})", True, True, "configured; loads on first use")
     return EngineStatus(
-        "asr", "pocketsphinx (en-us, bundled)", False, True, "ASR_MODEL not set; bundled pocketsphinx (low accuracy) loads on first use"
+        "asr",
+        "pocketsphinx (en-us, bundled)",
+        False,
+        True,
+        "ASR_MODEL not set; bundled pocketsphinx (low accuracy) loads on first use",
     )
 
 

@@ -18,7 +18,9 @@ class FasterWhisperBackend:
     production = True
     low_accuracy = False
 
-    def __init__(self, *, model: str, device: str = "cpu", compute_type: str = "int8", allow_download: bool = False) -> None:
+    def __init__(
+        self, *, model: str, device: str = "cpu", compute_type: str = "int8", allow_download: bool = False
+    ) -> None:
         from faster_whisper import WhisperModel
 
         is_dir = Path(model).expanduser().is_dir()

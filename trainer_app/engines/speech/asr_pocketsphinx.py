@@ -18,6 +18,7 @@ SEGMENT_GAP_S = 0.6
 # Live CMN starts from the model's generic mean and converges over the audio; decoding the same
 # audio again from the converged mean is markedly better (espeak test set, mean WER over 8 sentences:
 # 1 pass 0.67-0.77, 2 passes 0.46-0.61, 3 passes 0.40-0.46). Batch mode (full_utt) measured worse.
+# Costs 3x decode time (RTF ≈0.4 on an idle core; no_search passes did not save time).
 PASSES = 3
 
 

@@ -34,7 +34,9 @@ ALLOWED_MIME_TYPES = frozenset(
         "application/octet-stream",  # generic uploads: the content is sniffed below anyway
     }
 )  # fmt: skip
-ALLOWED_EXTENSIONS = frozenset({".webm", ".weba", ".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".mp4", ".aac", ".flac"})
+ALLOWED_EXTENSIONS = frozenset(
+    {".webm", ".weba", ".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".mp4", ".aac", ".flac"}
+)
 
 # A truncated upload (connection dropped mid-recording) still holds useful speech.
 MIN_SECONDS_TO_KEEP_TRUNCATED = 1.0
@@ -108,13 +110,17 @@ def audio_decode(
 
     size = _source_size(source=source)
     if size > max_bytes:
-        raise AudioTooLarge(f"That recording is too large ({_pretty_limit(n_bytes=size)}); the limit is {_pretty_limit(n_bytes=max_bytes)}.")
+        raise AudioTooLarge(
+            f"That recording is too large ({_pretty_limit(n_bytes=size)}); the limit is {_pretty_limit(n_bytes=max_bytes)}."
+        )
     if size == 0:
         raise AudioUndecodable("The recording is empty. Please record again.")
 
     handle = io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray | memoryview) else str(source)
     max_samples = int(max_seconds * SAMPLE_RATE)
-    too_long = AudioTooLong(f"That recording is longer than the {max_seconds:.0f}-second limit. Please keep it shorter.")
+    too_long = AudioTooLong(
+        f"That recording is longer than the {max_seconds:.0f}-second limit. Please keep it shorter."
+    )
     chunks: list[np.ndarray] = []
     n_samples = 0
     truncated = False
@@ -122,17 +128,23 @@ def audio_decode(
         container = av.open(handle, mode="r")
     except Exception as exc:  # FFmpeg raises many types for hostile input; all mean "not audio we can read"
         logger.info("audio: cannot open upload (%s)", exc)
-        raise AudioUndecodable("We couldn't read that audio file. It may be damaged or in an unsupported format.") from exc
+        raise AudioUndecodable(
+            "We couldn't read that audio file. It may be damaged or in an unsupported format."
+        ) from exc
     with container:
         format_name = container.format.name if container.format else ""
         if not _container_allowed(format_name=format_name):
-            raise AudioUnsupportedType(f"Audio in the “{format_name}” format can't be used. Please upload webm, ogg, wav, mp3 or m4a.")
+            raise AudioUnsupportedType(
+                f"Audio in the “{format_name}” format can't be used. Please upload webm, ogg, wav, mp3 or m4a."
+            )
         if not container.streams.audio:
             raise AudioUndecodable("That file has no audio track.")
         stream = container.streams.audio[0]
         codec_name = stream.codec_context.name if stream.codec_context else ""
         if not _codec_allowed(codec_name=codec_name):
-            raise AudioUnsupportedType(f"Audio encoded as “{codec_name}” can't be used. Please upload opus, vorbis, pcm, mp3, aac or flac audio.")
+            raise AudioUnsupportedType(
+                f"Audio encoded as “{codec_name}” can't be used. Please upload opus, vorbis, pcm, mp3, aac or flac audio."
+            )
         # Reject early when the header already says it's too long (MediaRecorder webm has no duration).
         if container.duration is not None and container.duration / 1_000_000 > max_seconds + 0.5:
             raise too_long
@@ -154,7 +166,9 @@ def audio_decode(
         except Exception as exc:
             if n_samples < MIN_SECONDS_TO_KEEP_TRUNCATED * SAMPLE_RATE:
                 logger.info("audio: decoding failed after %d samples (%s)", n_samples, exc)
-                raise AudioUndecodable("We couldn't read that audio file. It may be damaged or in an unsupported format.") from exc
+                raise AudioUndecodable(
+                    "We couldn't read that audio file. It may be damaged or in an unsupported format."
+                ) from exc
             logger.warning("audio: keeping %.1f s of a damaged upload (%s)", n_samples / SAMPLE_RATE, exc)
             truncated = True
     if n_samples > max_samples:
@@ -164,4 +178,6 @@ def audio_decode(
     samples = np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
     if not np.isfinite(samples).all():
         raise AudioUndecodable("That audio file is damaged (it contains invalid samples).")
-    return DecodedAudio(samples=samples, sample_rate=SAMPLE_RATE, container=format_name, codec=codec_name, truncated=truncated)
+    return DecodedAudio(
+        samples=samples, sample_rate=SAMPLE_RATE, container=format_name, codec=codec_name, truncated=truncated
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     "ASR_MODEL": "",
@@ -24,8 +27,8 @@ def speech_setting(*, name: str) -> Any:
 
         if settings.configured:
             return getattr(settings, name, default)
-    except Exception:  # settings module missing or broken: fall through to env
-        pass
+    except Exception as exc:  # settings module missing or broken: fall through to env
+        logger.debug("speech settings: Django settings unavailable (%s)", exc)
     raw = os.environ.get(name)
     if raw is None:
         return default

@@ -35,6 +35,7 @@ MAX_REPEATS = 3  # an n-gram repeated more than this many times in a row is a de
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 
+
 def _normalize(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s'.]", " ", text.lower())).strip(" .")
 

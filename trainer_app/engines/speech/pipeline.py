@@ -42,7 +42,9 @@ class Transcript:
             "speech_s": round(self.speech_s, 3),
             "backend": self.backend,
             "low_accuracy": self.low_accuracy,
-            "dropped": [{"start": round(s, 3), "end": round(e, 3), "text": t, "reason": r} for s, e, t, r in self.dropped],
+            "dropped": [
+                {"start": round(s, 3), "end": round(e, 3), "text": t, "reason": r} for s, e, t, r in self.dropped
+            ],
         }
 
 

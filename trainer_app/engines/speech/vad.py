@@ -63,7 +63,9 @@ def vad_speech_regions(
         speech_pad_ms=params.speech_pad_ms,
         max_speech_duration_s=params.max_region_s,
     )
-    chunks = get_speech_timestamps(np.asarray(samples, dtype=np.float32), vad_options=options, sampling_rate=sample_rate)
+    chunks = get_speech_timestamps(
+        np.asarray(samples, dtype=np.float32), vad_options=options, sampling_rate=sample_rate
+    )
     duration = len(samples) / sample_rate
     return [(max(0.0, c["start"] / sample_rate), min(duration, c["end"] / sample_rate)) for c in chunks]
 

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         from trainer_app.engines.speech.errors import SpeechError
         from trainer_app.engines.speech.pipeline import speech_transcribe
 
-        out = Path(output).open("w", encoding="utf-8") if output else sys.stdout
+        out = Path(output).open("w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115 (closed below)
         failures = 0
         try:
             for name in files:

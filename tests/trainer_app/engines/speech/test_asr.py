@@ -56,7 +56,9 @@ def test_tiny_whisper_loads_through_the_real_faster_whisper_path(tiny_whisper):
     with asr_settings(ASR_MODEL=str(tiny_whisper["ct2_dir"])):
         backend = asr_backend()
         rng = np.random.default_rng(0)
-        result = backend.transcribe(samples=rng.normal(0, 0.1, 16000 * 2).astype(np.float32), sample_rate=16000, language="en")
+        result = backend.transcribe(
+            samples=rng.normal(0, 0.1, 16000 * 2).astype(np.float32), sample_rate=16000, language="en"
+        )
         status = asr_status()
     assert backend.__class__.__name__ == "FasterWhisperBackend"
     assert (status.production, status.ok) == (True, True)

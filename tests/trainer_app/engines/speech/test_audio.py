@@ -16,7 +16,10 @@ def test_wav_decodes_to_16k_mono_float32_with_the_same_samples(target_wav):
     assert np.max(np.abs(decoded.samples - original)) < 1e-3
 
 
-@pytest.mark.parametrize(("container", "mime"), [("webm", "audio/webm;codecs=opus"), ("ogg", "audio/ogg"), ("m4a", "audio/mp4"), ("mp3", "audio/mpeg")])
+@pytest.mark.parametrize(
+    ("container", "mime"),
+    [("webm", "audio/webm;codecs=opus"), ("ogg", "audio/ogg"), ("m4a", "audio/mp4"), ("mp3", "audio/mpeg")],
+)
 def test_browser_and_phone_formats_decode_to_the_same_duration(target_wav, speech_dir, container, mime):
     encoded = audio_encode(src=target_wav, dst=speech_dir / f"target.{container}", container=container)
     decoded = audio_decode(source=encoded.read_bytes(), filename=encoded.name, mime=mime)

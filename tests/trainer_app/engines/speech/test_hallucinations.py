@@ -15,7 +15,9 @@ def _seg(text, start=1.0, end=2.0, **kw):
     return AsrSegment(start=start, end=end, text=text, **kw)
 
 
-@pytest.mark.parametrize(("text", "empty"), [("", True), (" ... ", True), ("♪♪", True), ("\ufffd", True), ("ok.", False), ("7", False)])
+@pytest.mark.parametrize(
+    ("text", "empty"), [("", True), (" ... ", True), ("♪♪", True), ("\ufffd", True), ("ok.", False), ("7", False)]
+)
 def test_text_is_empty(text, empty):
     assert text_is_empty(text=text) is empty
 

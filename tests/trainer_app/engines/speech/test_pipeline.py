@@ -44,7 +44,9 @@ def test_pocketsphinx_wer_over_trainee_sentences_is_bounded_and_far_better_than_
         hypotheses.append(speech_transcribe(audio_bytes=clip).text)
     own = np.mean([wer_compute(reference=r, hypothesis=h) for r, h in zip(SENTENCES, hypotheses, strict=True)])
     # the same hypotheses scored against the wrong sentence: what a recognizer that hears nothing gets
-    wrong = np.mean([wer_compute(reference=SENTENCES[(i + 1) % len(SENTENCES)], hypothesis=h) for i, h in enumerate(hypotheses)])
+    wrong = np.mean(
+        [wer_compute(reference=SENTENCES[(i + 1) % len(SENTENCES)], hypothesis=h) for i, h in enumerate(hypotheses)]
+    )
     assert own < MEAN_WER_BOUND
     assert own < wrong - 0.3
 
@@ -72,15 +74,15 @@ def test_corrupt_bytes_raise_audio_undecodable(pocketsphinx_asr):
 
 def test_limits_come_from_settings(pocketsphinx_asr, target_wav):
     data = target_wav.read_bytes()
-    with asr_settings(AUDIO_MAX_BYTES=len(data) - 1):
-        with pytest.raises(AudioTooLarge):
-            speech_transcribe(audio_bytes=data)
-    with asr_settings(AUDIO_MAX_SECONDS=1):
-        with pytest.raises(AudioTooLong):
-            speech_transcribe(audio_bytes=data)
+    with asr_settings(AUDIO_MAX_BYTES=len(data) - 1), pytest.raises(AudioTooLarge):
+        speech_transcribe(audio_bytes=data)
+    with asr_settings(AUDIO_MAX_SECONDS=1), pytest.raises(AudioTooLong):
+        speech_transcribe(audio_bytes=data)
 
 
-def test_two_utterances_with_a_long_pause_become_separate_segments(pocketsphinx_asr, target_wav, silence_wav, speech_dir):
+def test_two_utterances_with_a_long_pause_become_separate_segments(
+    pocketsphinx_asr, target_wav, silence_wav, speech_dir
+):
     clip = speech_concat(paths=[target_wav, silence_wav, target_wav], path=speech_dir / "two.wav")
     transcript = speech_transcribe(audio_bytes=clip)
     assert len(transcript.segments) >= 2

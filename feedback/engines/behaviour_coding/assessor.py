@@ -1,0 +1,197 @@
+"""BehaviourCoder: codes one trainee utterance with MI behaviour codes, offline.
+
+The shipped model (artifacts/mi_coder.npz) is loaded once per process; the
+embeddings of context turns are cached, because in a live session each turn
+is seen again as the next turn's context.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from feedback.engines.behaviour_coding.annomi import BEHAVIOURS
+from feedback.engines.behaviour_coding.encoding import (
+    CodingInput,
+    coding_input_build,
+    dense_matrix_build,
+    lexical_matrix_build,
+    sparse_matrix_build,
+    texts_needed,
+)
+from feedback.engines.behaviour_coding.features import PHRASES
+from feedback.engines.behaviour_coding.miti import DEFAULT_TARGETS
+from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, CoderModel, coder_model_load
+from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, question_sentence
+from feedback.engines.types import SkillAssessment, UtteranceAssessment
+
+BACKEND = "offline-mi-coder"
+SUBTYPE_FAMILY = {"reflection": "reflection", "question": "question", "therapist_input": "input"}
+BEHAVIOUR_WORDS = {
+    "reflection": "a reflection",
+    "question": "a question",
+    "therapist_input": "therapist input",
+    "other": "neither a reflection, a question nor input (e.g. an acknowledgement or greeting)",
+}
+CACHE_SIZE = 4096
+EMBEDDING_DIM = 384
+
+
+@lru_cache(maxsize=4)
+def _shared_model(path: str) -> CoderModel:
+    return coder_model_load(path=Path(path))
+
+
+class BehaviourCoder:
+    """Assessor for behaviour-coding frameworks (MI): `assess(*, utterance, context) -> UtteranceAssessment`."""
+
+    kind = "behaviour-coding"
+
+    def __init__(
+        self,
+        *,
+        framework: dict | None = None,
+        artifact: Path = DEFAULT_ARTIFACT,
+        embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
+        self.framework = framework or {}
+        self.slug = str(self.framework.get("slug") or "mi")
+        self.targets = {**DEFAULT_TARGETS, **(self.framework.get("targets") or {})}
+        self.model = _shared_model(str(Path(artifact).resolve()))
+        self._embed_fn = embed_fn
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- embeddings ------------------------------------------------------
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if self._embed_fn is None:
+            from trainer_app.engines.embeddings import embed
+
+            self._embed_fn = embed
+        return self._embed_fn(texts)
+
+    def embeddings_warm(self, *, texts: Sequence[str]) -> None:
+        """Embed, in batches, every text not yet cached (use before coding many utterances)."""
+        with self._lock:
+            missing = list(dict.fromkeys(text for text in texts if text and text not in self._cache))
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            vectors = self._embed(chunk)
+            with self._lock:
+                for text, vector in zip(chunk, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > max(CACHE_SIZE, len(missing)):
+                    self._cache.popitem(last=False)
+
+    def _vector_of(self, text: str) -> np.ndarray:
+        if not text:
+            return np.zeros(EMBEDDING_DIM, dtype=np.float32)  # no such turn
+        with self._lock:
+            vector = self._cache.get(text)
+            if vector is not None:
+                self._cache.move_to_end(text)
+                return vector
+        self.embeddings_warm(texts=[text])
+        with self._lock:
+            return self._cache[text]
+
+    # -- coding ----------------------------------------------------------
+    def probabilities(self, *, inputs: Sequence[CodingInput]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Behaviour probabilities (columns in BEHAVIOURS order) and subtype probabilities per family."""
+        self.embeddings_warm(texts=texts_needed(inputs=inputs))
+        model = self.model
+        scaled = model.lexical_scaler.apply(lexical_matrix_build(inputs=inputs))
+        dense_x = dense_matrix_build(inputs=inputs, lexical_scaled=scaled, vector_of=self._vector_of)
+        sparse_x = sparse_matrix_build(inputs=inputs, lexical_scaled=scaled, vectorizers=model.vectorizers())
+
+        def aligned(linear, x):
+            proba = linear.proba(x)
+            return proba[:, [linear.classes.index(label) for label in BEHAVIOURS]]
+
+        behaviour = (1 - model.sparse_weight) * aligned(model.dense, dense_x) + model.sparse_weight * aligned(
+            model.sparse, sparse_x
+        )
+        subtypes = {family: linear.proba(dense_x) for family, linear in model.subtypes.items()}
+        return behaviour, subtypes
+
+    def assess_many(self, *, items: Sequence[tuple[str, list[dict]]]) -> list[UtteranceAssessment]:
+        """Code many (utterance, context) pairs with batched embeddings; same result as assess() on each."""
+        inputs = [coding_input_build(utterance=utterance, context=context) for utterance, context in items]
+        if not inputs:
+            return []
+        behaviour, subtypes = self.probabilities(inputs=inputs)
+        return [
+            self._assessment(item=item, behaviour=behaviour[row], subtypes={f: p[row] for f, p in subtypes.items()})
+            for row, item in enumerate(inputs)
+        ]
+
+    def assess(self, *, utterance: str, context: list[dict]) -> UtteranceAssessment:
+        return self.assess_many(items=[(utterance, list(context or []))])[0]
+
+    def _assessment(
+        self, *, item: CodingInput, behaviour: np.ndarray, subtypes: dict[str, np.ndarray]
+    ) -> UtteranceAssessment:
+        best = int(behaviour.argmax())
+        code = BEHAVIOURS[best]
+        labels: dict = {"behaviour": code, "reflection": None, "question": None, "input": None}
+        items = [
+            SkillAssessment(
+                skill="behaviour",
+                label=code,
+                confidence=round(float(behaviour[best]), 3),
+                evidence=_evidence(code=code, utterance=item.utterance),
+            )
+        ]
+        family = SUBTYPE_FAMILY.get(code)
+        if family and family in subtypes:
+            classes = self.model.subtypes[family].classes
+            column = int(subtypes[family].argmax())
+            labels[family] = classes[column]
+            items.append(
+                SkillAssessment(
+                    skill=family, label=classes[column], confidence=round(float(subtypes[family][column]), 3)
+                )
+            )
+        suggestion, rewrite = behaviour_suggestion(
+            labels=labels, utterance=item.utterance, client_text=item.previous_client
+        )
+        items[-1].suggestion = suggestion
+        items[-1].rewrite = rewrite
+        return UtteranceAssessment(
+            framework=self.slug,
+            kind=self.kind,
+            backend=BACKEND,
+            items=items,
+            feedback=_feedback_text(labels=labels, suggestion=suggestion),
+            labels=labels,
+        )
+
+
+def _evidence(*, code: str, utterance: str) -> str:
+    lower = utterance.lower()
+    if code == "question" and "?" in utterance:
+        return question_sentence(utterance=utterance)
+    if code == "reflection":
+        for phrase in PHRASES["reflect_stem"]:
+            start = lower.find(phrase)
+            if start >= 0:
+                return utterance[start : start + 120]
+    return ""
+
+
+def _feedback_text(*, labels: dict, suggestion: str) -> str:
+    code = labels["behaviour"]
+    subtype = labels.get(SUBTYPE_FAMILY.get(code, ""))
+    described = (
+        f"a {subtype} {'reflection' if code == 'reflection' else 'question'}"
+        if subtype and code != "therapist_input"
+        else BEHAVIOUR_WORDS[code]
+    )
+    if code == "therapist_input" and subtype:
+        described = f"therapist input ({subtype})"
+    return f"Coded as {described}. {suggestion}".strip()

@@ -1,0 +1,194 @@
+"""Training the MI coder, with transcript-grouped cross-validation.
+
+Two behaviour models are blended with a fixed weight (no tuning on the test
+folds): a logistic regression over sentence embeddings of the utterance and of
+the previous client and therapist turns, plus form cues; and a logistic
+regression over word and character n-grams plus the same cues. Every split is
+by transcript (GroupKFold), never by utterance: neighbouring turns of one
+conversation are too alike for an utterance split to say anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+from feedback.engines.behaviour_coding.annomi import BEHAVIOURS, CodedUtterance
+from feedback.engines.behaviour_coding.encoding import (
+    coding_input_build,
+    dense_matrix_build,
+    lexical_matrix_build,
+    sparse_matrix_build,
+    texts_needed,
+)
+from feedback.engines.behaviour_coding.metrics import classification_metrics
+from feedback.engines.behaviour_coding.model import (
+    CHAR_TFIDF,
+    WORD_TFIDF,
+    CoderModel,
+    LinearModel,
+    Standardizer,
+    tfidf_vectorizer_build,
+)
+
+logger = logging.getLogger(__name__)
+
+SUBTYPE_LABELS = {
+    "reflection": ("simple", "complex"),
+    "question": ("open", "closed"),
+    "input": ("information", "advice", "negotiation", "options"),
+}
+DENSE_C = 0.3
+SPARSE_C = 3.0
+SUBTYPE_C = 0.3
+SPARSE_WEIGHT = 0.5
+
+
+def embedding_lookup_build(*, texts: Sequence[str], embed_fn: Callable | None = None) -> Callable[[str], np.ndarray]:
+    """Embed every distinct text once; "" (no such turn) maps to the zero vector."""
+    if embed_fn is None:
+        from trainer_app.engines.embeddings import embed as embed_fn
+    distinct = sorted({text for text in texts if text})
+    vectors = embed_fn(distinct) if distinct else np.zeros((0, 384), dtype=np.float32)
+    table = {text: vectors[index] for index, text in enumerate(distinct)}
+    zero = np.zeros(vectors.shape[1] if len(vectors) else 384, dtype=np.float32)
+    return lambda text: table.get(text, zero) if text else zero
+
+
+def _logistic(*, c: float, balanced: bool = False) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None)
+
+
+def _fit_all(*, inputs, behaviours, subtypes, vector_of, indices) -> dict:
+    """Fit every component on the examples at `indices`; returns fitted pieces (sklearn objects)."""
+    chosen = [inputs[index] for index in indices]
+    lexical = lexical_matrix_build(inputs=chosen)
+    scaler = Standardizer.fit(lexical)
+    scaled = scaler.apply(lexical)
+    dense_x = dense_matrix_build(inputs=chosen, lexical_scaled=scaled, vector_of=vector_of)
+    dense = _logistic(c=DENSE_C, balanced=True).fit(dense_x, behaviours[indices])
+    word = tfidf_vectorizer_build(params=WORD_TFIDF).fit([item.utterance for item in chosen])
+    char = tfidf_vectorizer_build(params=CHAR_TFIDF).fit([item.utterance for item in chosen])
+    sparse_x = sparse_matrix_build(inputs=chosen, lexical_scaled=scaled, vectorizers=(word, char))
+    sparse = _logistic(c=SPARSE_C).fit(sparse_x, behaviours[indices])
+    # The plain baseline the brief compares against: utterance embedding only.
+    utterance_only = np.vstack([vector_of(item.utterance) for item in chosen])
+    baseline = _logistic(c=1.0).fit(utterance_only, behaviours[indices])
+    subtype_models = {}
+    for family in SUBTYPE_LABELS:
+        mask = np.array([subtypes[family][index] is not None for index in indices])
+        if len(set(subtypes[family][indices][mask])) > 1:
+            subtype_models[family] = _logistic(c=SUBTYPE_C, balanced=family == "input").fit(
+                dense_x[mask], subtypes[family][indices][mask]
+            )
+    return {
+        "scaler": scaler,
+        "dense": dense,
+        "word": word,
+        "char": char,
+        "sparse": sparse,
+        "baseline": baseline,
+        "subtypes": subtype_models,
+    }
+
+
+def _predict_all(*, fitted: dict, inputs, vector_of) -> dict:
+    scaled = fitted["scaler"].apply(lexical_matrix_build(inputs=inputs))
+    dense_x = dense_matrix_build(inputs=inputs, lexical_scaled=scaled, vector_of=vector_of)
+    sparse_x = sparse_matrix_build(inputs=inputs, lexical_scaled=scaled, vectorizers=(fitted["word"], fitted["char"]))
+    order = list(BEHAVIOURS)
+
+    def aligned(model, x):  # columns in BEHAVIOURS order, whatever classes the fold saw
+        proba = model.predict_proba(x)
+        out = np.zeros((x.shape[0], len(order)))
+        for column, label in enumerate(model.classes_):
+            out[:, order.index(label)] = proba[:, column]
+        return out
+
+    dense = aligned(fitted["dense"], dense_x)
+    sparse = aligned(fitted["sparse"], sparse_x)
+    utterance_only = np.vstack([vector_of(item.utterance) for item in inputs])
+    return {
+        "baseline": aligned(fitted["baseline"], utterance_only),
+        "dense": dense,
+        "sparse": sparse,
+        "blend": (1 - SPARSE_WEIGHT) * dense + SPARSE_WEIGHT * sparse,
+        "subtypes": {family: model.predict(dense_x) for family, model in fitted["subtypes"].items()},
+    }
+
+
+def coder_cross_validate(
+    *, examples: list[CodedUtterance], vector_of: Callable[[str], np.ndarray], folds: int = 5
+) -> dict:
+    """Grouped k-fold figures for the coder and for the plain embedding baseline, measured side by side."""
+    inputs = [coding_input_build(utterance=example.utterance, context=example.context) for example in examples]
+    behaviours = np.array([example.labels["behaviour"] for example in examples], dtype=object)
+    subtypes = {
+        family: np.array([example.labels.get(family) for example in examples], dtype=object)
+        for family in SUBTYPE_LABELS
+    }
+    groups = np.array([example.group for example in examples])
+    out_of_fold = {
+        name: np.zeros((len(examples), len(BEHAVIOURS))) for name in ("baseline", "dense", "sparse", "blend")
+    }
+    subtype_predictions = {family: np.full(len(examples), None, dtype=object) for family in SUBTYPE_LABELS}
+    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(inputs, behaviours, groups)):
+        logger.info("fold %d: %d train / %d test utterances", fold + 1, len(train), len(test))
+        fitted = _fit_all(inputs=inputs, behaviours=behaviours, subtypes=subtypes, vector_of=vector_of, indices=train)
+        predicted = _predict_all(fitted=fitted, inputs=[inputs[index] for index in test], vector_of=vector_of)
+        for name in out_of_fold:
+            out_of_fold[name][test] = predicted[name]
+        for family, labels in predicted["subtypes"].items():
+            subtype_predictions[family][test] = labels
+    figures = {
+        name: classification_metrics(
+            gold=behaviours, predicted=[BEHAVIOURS[i] for i in probabilities.argmax(axis=1)], labels=BEHAVIOURS
+        )
+        for name, probabilities in out_of_fold.items()
+    }
+    figures["subtypes_given_gold_family"] = {
+        family: classification_metrics(
+            gold=subtypes[family][subtypes[family] != None],  # noqa: E711 (numpy element-wise)
+            predicted=subtype_predictions[family][subtypes[family] != None],  # noqa: E711
+            labels=SUBTYPE_LABELS[family],
+        )
+        for family in SUBTYPE_LABELS
+    }
+    figures["folds"] = folds
+    figures["transcripts"] = len(set(groups))
+    figures["utterances"] = len(examples)
+    return figures
+
+
+def coder_train(*, examples: list[CodedUtterance], vector_of: Callable[[str], np.ndarray], card: dict) -> CoderModel:
+    """Fit the shipped model on all examples."""
+    inputs = [coding_input_build(utterance=example.utterance, context=example.context) for example in examples]
+    behaviours = np.array([example.labels["behaviour"] for example in examples], dtype=object)
+    subtypes = {
+        family: np.array([example.labels.get(family) for example in examples], dtype=object)
+        for family in SUBTYPE_LABELS
+    }
+    fitted = _fit_all(
+        inputs=inputs, behaviours=behaviours, subtypes=subtypes, vector_of=vector_of, indices=np.arange(len(examples))
+    )
+    return CoderModel(
+        lexical_scaler=fitted["scaler"],
+        dense=LinearModel.from_sklearn(fitted["dense"]),
+        word_vocabulary=list(fitted["word"].get_feature_names_out()),
+        word_idf=fitted["word"].idf_,
+        char_vocabulary=list(fitted["char"].get_feature_names_out()),
+        char_idf=fitted["char"].idf_,
+        sparse=LinearModel.from_sklearn(fitted["sparse"]),
+        sparse_weight=SPARSE_WEIGHT,
+        subtypes={family: LinearModel.from_sklearn(model) for family, model in fitted["subtypes"].items()},
+        card=card,
+    )
+
+
+def coder_texts(*, examples: list[CodedUtterance]) -> list[str]:
+    inputs = [coding_input_build(utterance=example.utterance, context=example.context) for example in examples]
+    return texts_needed(inputs=inputs)
