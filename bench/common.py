@@ -57,6 +57,7 @@ def django_setup(var_dir: Path, **env: str) -> None:
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "trainer_app.settings"
     os.environ["DJANGO_IGNORE_DOTENV"] = "1"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.update(env)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))

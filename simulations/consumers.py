@@ -139,6 +139,13 @@ def _warm_up() -> None:
         logger.exception("persona warm-up failed (the first reply will be slower)")
 
 
+def warm_up_in_background() -> None:
+    """Load the persona engine's models once per process, off the event loop."""
+    if not _warmed.is_set():
+        _warmed.set()
+        _STREAMS.submit(_warm_up)
+
+
 def generation_spawn(*, layer, session_id: int, steal_from: int | None = None) -> asyncio.Task:
     task = asyncio.create_task(_generate(layer=layer, session_id=session_id, steal_from=steal_from))
     _background.add(task)
@@ -173,9 +180,7 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.can_write = access.can_write
-        if not _warmed.is_set():
-            _warmed.set()
-            _STREAMS.submit(_warm_up)
+        warm_up_in_background()
         self.group = session_group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()

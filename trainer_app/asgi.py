@@ -13,6 +13,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from trainer_app.routing import websocket_urlpatterns  # noqa: E402
 
+if os.environ.get("ENGINES_WARM_ON_START") == "1":
+    # Served processes load the persona models at start, not on the first reply.
+    from simulations.consumers import warm_up_in_background  # noqa: E402
+
+    warm_up_in_background()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -92,3 +92,6 @@ class VoiceClip(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "client_id"], name="unique_voice_client_id")]
+
+    def __str__(self) -> str:
+        return f"voice clip {self.pk} ({self.status})"

@@ -45,6 +45,10 @@ Push = Callable[[dict], None]
 UNREACHABLE_MESSAGE = (
     "The simulated partner is unreachable right now — your message is saved; try again in a moment."
 )
+FALLBACK_MESSAGE = (
+    "The AI partner's server is unreachable right now, so the scripted partner answered this turn. "
+    "The session carries on; the AI partner returns when its server is back."
+)
 HEARTBEAT_S = 2.0  # a generation refreshes its claim this often...
 STALE_S = 6.0  # ...and one silent for this long is presumed dead (its process crashed)
 CLAIM_CHECK_S = 0.5  # how often a stream checks it still holds the claim (session ended?)
@@ -168,6 +172,8 @@ def _stream(*, session: PracticeSession, turn: Turn, live: LiveGeneration, push:
         close = getattr(stream, "close", None)
         if close:
             close()  # stop reading the LLM server when cancelled
+    if getattr(engine, "fallback_reason", ""):
+        push(session_events.notice_event(message=FALLBACK_MESSAGE, level="warning"))
     text = live.text.strip()
     if live.cancel.is_set() or not text:
         push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))

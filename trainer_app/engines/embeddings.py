@@ -81,7 +81,7 @@ def _load():
     if problem:
         raise RuntimeError(f"no embedding model can be loaded: {fallback_reason}{problem}")
     model = SentenceTransformer(str(bundled_model_path()), device="cpu")
-    return model, "all-MiniLM-L6-v2 (bundled)", not configured, fallback_reason + "using bundled all-MiniLM-L6-v2"
+    return model, "all-MiniLM-L6-v2 (bundled)", False, fallback_reason + "using the bundled all-MiniLM-L6-v2 (embedded default)"
 
 
 def _torch_threads_limit() -> None:

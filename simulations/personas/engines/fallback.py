@@ -46,6 +46,8 @@ class FallbackPersonaEngine:
         self.fallback = fallback
         self.name = primary.name
         self.production = primary.production
+        # Set when this reply came from the fallback, so the session can tell the trainee.
+        self.fallback_reason = ""
 
     def reply_stream(
         self,
@@ -72,4 +74,7 @@ class FallbackPersonaEngine:
             if started:
                 raise
             logger.warning("persona engine %s unavailable, using %s: %s", self.primary.name, self.fallback.name, exc)
+            self.fallback_reason = exc.message
+            self.name = f"{self.fallback.name} (fallback from {self.primary.name})"
+            self.production = False
         yield from self.fallback.reply_stream(**kwargs)

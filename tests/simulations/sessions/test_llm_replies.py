@@ -53,6 +53,9 @@ async def test_llm_server_down_falls_back_and_the_session_stays_usable(setup):
         await communicator.disconnect()
     assert messages[-1]["data"]["text"]
     assert len(await database_sync_to_async(_persona_texts)(setup["session"].pk)) == 1
+    notices = [m for m in messages if m["kind"] == "notice"]
+    assert notices and "unreachable" in notices[0]["data"]["message"]  # the trainee is told
+    assert notices[0]["data"]["level"] == "warning"
 
 
 async def test_unreachable_llm_without_fallback_shows_a_clear_message_then_recovers(setup, monkeypatch):

@@ -27,7 +27,10 @@ class Command(BaseCommand):
             "--concurrency", str(worker_concurrency), "-Q", "realtime,speech,analysis",
             "--loglevel", "INFO", "--without-gossip", "--without-mingle",
         ]
-        procs = [subprocess.Popen(worker), subprocess.Popen(web)]  # noqa: S603
+        procs = [
+            subprocess.Popen(worker),  # noqa: S603
+            subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
+        ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and worker)")
         stopping = False

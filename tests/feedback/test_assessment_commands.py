@@ -1,0 +1,141 @@
+"""assess / evaluate_assessment / train_mi_coder management commands, on a freshly migrated, empty database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+ANNOMI = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "annomi" / "annomi_full_dev.csv"
+needs_annomi = pytest.mark.skipif(not ANNOMI.exists(), reason=f"AnnoMI development data not found at {ANNOMI}")
+
+ANNOMI_COLUMNS = [
+    "transcript_id", "utterance_id", "interlocutor", "utterance_text", "annotator_id", "main_therapist_behaviour",
+    "reflection_subtype", "question_subtype", "therapist_input_subtype", "client_talk_type",
+]  # fmt: skip
+
+
+def _run(name: str, *args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_assess_round_trip_reports_bad_lines_by_number(tmp_path):
+    lines = [
+        {"id": "a", "context": [{"speaker": "client", "text": "I smoke when I'm stressed."}], "utterance": "Do you smoke every day?"},
+        "{not json",
+        {"id": "b", "context": [], "utterance": "What brings you in today?"},
+        {"id": "c", "context": [{"speaker": "client", "text": "hi"}]},  # no utterance
+        {"id": "d", "context": "not a list", "utterance": "Okay."},
+        {"id": "e", "context": [{"speaker": "Jo", "text": "I lost my job."}], "utterance": "You lost your job."},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    target = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 bad line"):
+        call_command("assess", "--framework", "mi", "--input", str(source), "--output", str(target), stderr=err)
+    messages = err.getvalue()
+    assert "line 2:" in messages and "line 4:" in messages and "line 5:" in messages
+    assert "line 1:" not in messages and "line 3:" not in messages
+    written = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [row["id"] for row in written] == ["a", "b", "e"]
+    for row in written:
+        assert set(row["labels"]) == {"behaviour", "reflection", "question", "input"}
+        assert row["labels"]["behaviour"] in ("reflection", "question", "therapist_input", "other")
+        assert row["feedback"]
+    assert written[0]["labels"]["behaviour"] == "question"
+    assert written[1]["labels"]["question"] == "open"
+
+
+@pytest.mark.django_db
+def test_assess_clean_file_exits_zero_and_unknown_framework_fails(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": 1, "context": [], "utterance": "Thank you for coming in today."}) + "\n")
+    target = tmp_path / "out.jsonl"
+    _, err = _run("assess", "--framework", "mi", "--input", str(source), "--output", str(target))
+    assert "0 bad line" in err
+    assert json.loads(target.read_text())["id"] == 1
+    with pytest.raises(CommandError, match="not found"):
+        _run("assess", "--framework", "no-such-framework", "--input", str(source), "--output", str(target))
+
+
+def _write_annomi(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ANNOMI_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.django_db
+def test_evaluate_assessment_on_a_small_handmade_csv(tmp_path):
+    def row(i, who, text, behaviour="n/a", refl="n/a", q="n/a", inp="n/a"):
+        return {
+            "transcript_id": "1", "utterance_id": str(i), "interlocutor": who, "utterance_text": text,
+            "annotator_id": "1", "main_therapist_behaviour": behaviour, "reflection_subtype": refl,
+            "question_subtype": q, "therapist_input_subtype": inp, "client_talk_type": "neutral" if who == "client" else "n/a",
+        }  # fmt: skip
+
+    rows = [
+        row(0, "therapist", "Hi, thanks for coming in. What would you like to talk about today?", "question", q="open"),
+        row(1, "client", "My doctor says I drink too much, I've been drinking more since I lost my job."),
+        row(2, "therapist", "You've been drinking more since you lost your job.", "reflection", refl="simple"),
+        row(3, "client", "Yeah."),
+        row(4, "therapist", "Do you drink every day?", "question", q="closed"),
+        row(5, "client", "Most days."),
+        row(6, "therapist", "You should cut down to two drinks a day.", "therapist_input", inp="advice"),
+    ]
+    path = tmp_path / "small.csv"
+    _write_annomi(path, rows)
+    out, _ = _run("evaluate_assessment", "--framework", "mi", "--labelled", str(path))
+    report = json.loads(out)
+    assert report["n"] == 4  # therapist rows only
+    for key in ("accuracy", "macro_f1", "kappa", "per_class", "confusion_matrix"):
+        assert key in report
+    matrix = report["confusion_matrix"]["rows_gold_columns_predicted"]
+    assert sum(map(sum, matrix)) == 4
+    assert report["accuracy"] == pytest.approx(sum(matrix[i][i] for i in range(len(matrix))) / 4)
+    assert report["accuracy"] >= 0.75
+    assert set(report["per_class"]) == {"reflection", "question", "therapist_input", "other"}
+    assert "question" in report["families"]
+
+
+@needs_annomi
+@pytest.mark.django_db
+def test_evaluate_assessment_on_real_transcripts_and_jsonl(tmp_path):
+    with ANNOMI.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    wanted = sorted({row["transcript_id"] for row in rows}, key=int)[-3:]
+    subset = tmp_path / "subset.csv"
+    with subset.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(row for row in rows if row["transcript_id"] in wanted)
+    report = json.loads(_run("evaluate_assessment", "--framework", "mi", "--labelled", str(subset))[0])
+    assert report["n"] > 20
+    assert 0.5 <= report["accuracy"] <= 1.0  # these transcripts were in training: a sanity floor, not a CV figure
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "q", "context": [], "utterance": "How do you feel about your drinking?", "labels": {"behaviour": "question", "question": "open"}}),
+                "[1, 2]",
+                json.dumps({"id": "i", "context": [], "utterance": "Drinking more than 14 units a week raises your risk of liver disease.", "labels": {"behaviour": "therapist_input", "input": "information"}}),
+            ]
+        )
+        + "\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 bad line"):
+        call_command("evaluate_assessment", "--framework", "mi", "--labelled", str(gold), stdout=out, stderr=err)
+    assert "line 2:" in err.getvalue()
+    report = json.loads(out.getvalue())
+    assert report["n"] == 2 and report["skipped_lines"] == 1

@@ -1,0 +1,175 @@
+"""The offline MI behaviour coder: shipped artifact, training on a transcript split, MITI summary, rewrites."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feedback.engines.behaviour_coding import BehaviourCoder, miti_summary
+from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_load, coder_model_save
+from feedback.engines.behaviour_coding.suggestions import open_question_rewrite, reflection_rewrite, second_person
+from feedback.engines.types import UtteranceAssessment
+
+ANNOMI = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "annomi" / "annomi_full_dev.csv"
+needs_annomi = pytest.mark.skipif(not ANNOMI.exists(), reason=f"AnnoMI development data not found at {ANNOMI}")
+
+
+@pytest.fixture(scope="module")
+def coder() -> BehaviourCoder:
+    return BehaviourCoder()
+
+
+# -- the shipped artifact ---------------------------------------------------
+
+
+def test_shipped_artifact_is_small_and_has_provenance():
+    assert DEFAULT_ARTIFACT.exists(), "run: python manage.py train_mi_coder --data ../shared/data/annomi/annomi_full_dev.csv"
+    assert DEFAULT_ARTIFACT.stat().st_size < 5 * 1024 * 1024
+    card = json.loads(DEFAULT_ARTIFACT.with_suffix(".json").read_text())
+    assert len(card["data"]["sha256"]) == 64
+    assert card["command"].startswith("python manage.py train_mi_coder")
+    assert len(card["code_version_sha256"]) == 64
+    cv = card["cross_validation"]
+    # The shipped model must beat the plain embedding baseline measured in the same run.
+    assert cv["blend"]["macro_f1"] > cv["baseline"]["macro_f1"]
+    assert cv["blend"]["kappa"] > cv["baseline"]["kappa"]
+
+
+def test_artifact_round_trips_without_pickle(tmp_path):
+    model = coder_model_load()
+    path = coder_model_save(model=model, path=tmp_path / "copy.npz")
+    again = coder_model_load(path=path)
+    assert again.word_vocabulary == model.word_vocabulary
+    np.testing.assert_array_equal(again.dense.coef, model.dense.coef)
+    with np.load(path, allow_pickle=False) as arrays:  # raises if anything needed pickle
+        assert "dense__coef" in arrays.files
+
+
+@pytest.mark.parametrize(
+    ("client", "utterance", "behaviour", "family", "subtype"),
+    [
+        ("I don't know, things have been hard lately.", "What would you like to talk about today?", "question", "question", "open"),
+        ("I smoke when I'm stressed.", "Do you smoke every day?", "question", "question", "closed"),
+        (
+            "I've been drinking a lot more since I lost my job.",
+            "You've been drinking more since you lost your job.",
+            "reflection",
+            "reflection",
+            "simple",
+        ),
+        (
+            "I guess I could cut down a bit.",
+            "You should stop drinking completely and join a support group.",
+            "therapist_input",
+            "input",
+            "advice",
+        ),
+    ],
+)
+def test_shipped_model_codes_obvious_examples(coder, client, utterance, behaviour, family, subtype):
+    result = coder.assess(utterance=utterance, context=[{"speaker": "client", "text": client}])
+    assert isinstance(result, UtteranceAssessment)
+    assert result.kind == "behaviour-coding"
+    assert result.labels["behaviour"] == behaviour, result.labels
+    assert result.labels[family] == subtype, result.labels
+    assert {item.skill for item in result.items} == {"behaviour", family}
+    assert all(0.0 <= item.confidence <= 1.0 for item in result.items)
+    assert result.feedback and result.items[-1].suggestion
+
+
+def test_only_the_coded_family_gets_a_subtype(coder):
+    result = coder.assess(utterance="Do you smoke every day?", context=[])
+    assert result.labels["question"] in ("open", "closed")
+    assert result.labels["reflection"] is None and result.labels["input"] is None
+
+
+def test_closed_question_suggestion_rewrites_the_trainees_words(coder):
+    result = coder.assess(
+        utterance="Are you ready to quit smoking?", context=[{"speaker": "Sam", "text": "My wife keeps nagging me."}]
+    )
+    assert result.labels == {"behaviour": "question", "reflection": None, "question": "closed", "input": None}
+    assert "How ready are you to quit smoking?" in result.items[-1].suggestion
+
+
+def test_non_trainee_speaker_names_count_as_client(coder):
+    named = coder.assess(utterance="So you feel stuck.", context=[{"speaker": "Sam", "text": "I feel stuck at work."}])
+    plain = coder.assess(utterance="So you feel stuck.", context=[{"speaker": "client", "text": "I feel stuck at work."}])
+    assert named.labels == plain.labels
+    assert named.items[0].confidence == plain.items[0].confidence
+
+
+# -- training on a transcript-grouped split of the real data -----------------
+
+
+@needs_annomi
+@pytest.mark.slow
+def test_training_generalises_to_unseen_transcripts(tmp_path):
+    from feedback.engines.behaviour_coding.annomi import annomi_utterances_load
+    from feedback.engines.behaviour_coding.metrics import classification_metrics
+    from feedback.engines.behaviour_coding.training import coder_texts, coder_train, embedding_lookup_build
+
+    examples = annomi_utterances_load(path=ANNOMI)
+    transcripts = sorted({example.group for example in examples})
+    rng = np.random.default_rng(7)
+    chosen = rng.permutation(transcripts)[:36]  # a subset keeps the test near a minute
+    train_ids, test_ids = set(chosen[:27]), set(chosen[27:])
+    train = [example for example in examples if example.group in train_ids]
+    test = [example for example in examples if example.group in test_ids]
+    assert train_ids.isdisjoint(test_ids)
+
+    model = coder_train(examples=train, vector_of=embedding_lookup_build(texts=coder_texts(examples=train)), card={})
+    path = coder_model_save(model=model, path=tmp_path / "subset.npz")
+    coder = BehaviourCoder(artifact=path)
+    predicted = [result.labels["behaviour"] for result in coder.assess_many(items=[(e.utterance, e.context) for e in test])]
+    figures = classification_metrics(gold=[e.labels["behaviour"] for e in test], predicted=predicted)
+    # Floors well under the full-data CV figures (macro-F1 ~0.75), far above chance (~0.25).
+    assert figures["macro_f1"] >= 0.60, figures
+    assert figures["kappa"] >= 0.55, figures
+
+
+# -- MITI summary -----------------------------------------------------------
+
+
+def test_miti_summary_compares_figures_with_targets():
+    labels = (
+        [{"behaviour": "reflection", "reflection": "complex"}] * 3
+        + [{"behaviour": "reflection", "reflection": "simple"}]
+        + [{"behaviour": "question", "question": "open"}]
+        + [{"behaviour": "question", "question": "closed"}] * 3
+        + [{"behaviour": "other"}]
+    )
+    summary = miti_summary(labels=labels)
+    assert summary["counts"]["utterances"] == len(labels)
+    assert summary["reflection_to_question_ratio"]["value"] == pytest.approx(4 / 4)
+    assert summary["reflection_to_question_ratio"]["meets_target"]
+    assert summary["percent_complex_reflections"]["value"] == pytest.approx(75.0)
+    assert summary["percent_open_questions"]["value"] == pytest.approx(25.0)
+    assert not summary["percent_open_questions"]["meets_target"]
+    stricter = miti_summary(labels=labels, targets={"reflection_to_question_ratio": 2.0})
+    assert not stricter["reflection_to_question_ratio"]["meets_target"]
+    assert stricter["reflection_to_question_ratio"]["target"] == 2.0
+
+
+def test_miti_summary_without_questions_or_reflections():
+    only_reflections = miti_summary(labels=[{"behaviour": "reflection", "reflection": "simple"}])
+    assert only_reflections["reflection_to_question_ratio"]["value"] is None
+    assert only_reflections["reflection_to_question_ratio"]["meets_target"]
+    assert only_reflections["percent_open_questions"]["value"] is None
+    empty = miti_summary(labels=[])
+    assert not empty["reflection_to_question_ratio"]["meets_target"]
+
+
+# -- rewrites ---------------------------------------------------------------
+
+
+def test_rewrites_reuse_the_speakers_words():
+    assert open_question_rewrite(utterance="Okay. Do you want to cut down?") == "What makes you want to cut down?"
+    assert open_question_rewrite(utterance="Is it hard to stop at two?") == "What makes it hard to stop at two?"
+    assert open_question_rewrite(utterance="Lovely weather.") == ""
+    assert second_person(text="I'm tired of my job") == "you're tired of your job"
+    assert reflection_rewrite(client_text="Yeah. I was drinking every night after my shift.") == (
+        "It sounds like you were drinking every night after your shift."
+    )
