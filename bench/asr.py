@@ -19,8 +19,7 @@ CLIPS = [  # espeak-ng at 150 wpm: ~3 to ~8 s each
     "I hear that you're busy, and I still need us to agree on a date for paying back the money.",
     "It sounds like part of you wants to cut down, and part of you worries about how you would unwind "
     "after work without a drink.",
-    "Over the last three weeks the music has been loud after midnight, and I feel exhausted before my early "
-    "shifts, so I'd like you to turn it down after eleven on weeknights.",
+    "Over the last three weeks the music has been loud after midnight, and I'd like you to turn it down.",
     "What would need to happen for you to feel more confident about taking the tablets every day?",
 ]
 
@@ -75,7 +74,7 @@ def run() -> dict:
                         t1 = time.perf_counter()
                         while tid not in ws.reply_done and time.perf_counter() - t1 < 20:
                             await asyncio.sleep(0.05)
-                        await asyncio.sleep(1.0)  # and the live assessment of that turn
+                        await asyncio.sleep(0.5)  # and the live assessment of that turn
                         return elapsed, ""
                     if ws.notices:
                         return None, f"notice: {ws.notices[-1]}"
@@ -85,7 +84,7 @@ def run() -> dict:
             # warm-up (not measured): the worker loads the recognizer on its first clip
             await loop.run_in_executor(None, lambda: speech_rtf(audio_bytes=paths[0], filename="w.wav", warmup=True))
             await through_app(paths[0], "warm-0")
-            for rep in range(2):
+            for rep in range(1):
                 for i, path in enumerate(paths):
                     direct = await loop.run_in_executor(
                         None, lambda p=path: speech_rtf(audio_bytes=p, filename=p.name, warmup=False))

@@ -254,6 +254,15 @@ _REFLECTIVE_STEM = re.compile(
     r"|what i'?m hearing|i'?m hearing|if i understand|you'?re telling me|on one hand|part of you|so you|you mean)",
     re.IGNORECASE,
 )
+# A role-reversal or instruction attack names what it wants changed: roles,
+# instructions, the prompt, being an AI, pretending, acting as someone.
+_JAILBREAK_CUE = re.compile(
+    r"\b(ai|a\.i\.|bot|chatbot|robot|language model|llm|gpt|prompt|instructions?|programm\w*|system|roles?|character"
+    r"|pretend\w*|act(ing)? as|play(ing)? the|you be|be the|assistant|human|real person|rules|scenario|simulation"
+    r"|script|jailbreak|developer|switch|swap|reverse)\b",
+    re.IGNORECASE,
+)
+_JAILBREAK_UNCUED_CAP = 0.3
 _HARM_SIGNALS = ("judgement", "lecturing", "pressure")
 _QUESTION_HARM_DISCOUNT = 0.12
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -321,6 +330,11 @@ def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSig
     label_array = np.array(labels)
     for name, (low, high) in _SIMILARITY_RANGE.items():
         scores[name] = _ramp(float(best[label_array == name].max()), low, high)
+    if not _JAILBREAK_CUE.search(text):
+        # Without a word about roles, instructions or being an AI, resembling a
+        # jailbreak prototype is a coincidence of vocabulary ("What are you
+        # hoping to get from therapy?" sits near "you be the therapist now").
+        scores["jailbreak"] = min(scores["jailbreak"], _JAILBREAK_UNCUED_CAP)
     for name, (pattern, lexical_score) in _LEXICAL.items():
         if pattern.search(text):
             scores[name] = max(scores[name], lexical_score)
@@ -340,3 +354,106 @@ def _reflection_score(segments: list[str], segment_vectors: np.ndarray, last_vec
         score = min(1.0, score + 0.35) if overlap >= 0.3 else max(score, 0.3)
     statement = not all(s.rstrip().endswith("?") for s in segments)
     return score if statement else score * 0.6  # a reflection is a statement; "So you...?" counts less
+
+
+# ---------------------------------------------------------------------------
+# Dialogue acts: what *kind* of remark an utterance is (a greeting, a feeling,
+# a request, a threat, an offer, asking for a decision, a question about a
+# thought...). Sentence embeddings key on content words ("rent", "raise") more
+# than on the act, so the topic matcher (``topics.py``) compares the acts of
+# an utterance with the acts of each topic's authored prompts and boosts the
+# topics that share them. Lexical only (no embedding): microseconds per call,
+# and tolerant of ASR output (lowercase, no punctuation, words missing).
+# ---------------------------------------------------------------------------
+
+_ACT_PATTERNS: dict[str, str] = {
+    "greeting": r"^\W*(hi|hello|hey|hiya|morning|afternoon|evening|good (morning|afternoon|evening)|alright|welcome)\b"
+    r"|\bnice to (meet|see)\b|\bgood to (meet|see)\b|\bthanks? (you )?for (coming|making time|meeting|seeing me|picking up|staying)"
+    r"|\b(got|have you got|do you have) (a|five|ten|two) (minute|minutes|moment|sec)\b|\bis (now|this) a good time\b"
+    r"|\bhow are (you|things)( doing| today)?\b|\bhow'?s (your|the) (day|week)\b|\bhow'?ve you been\b|\bhow'?s it going\b"
+    r"|\bcan (i|we) (have|talk|chat)\b.*\b(word|chat|minute|talk)\b|\bsorry to bother\b",
+    "closing": r"\bthanks?( you)? (so much )?for (listening|hearing|your time|talking|being|the chat|understanding|sorting)"
+    r"|\b(summari[sz]e|recap|sum (it )?up|pull together|to sum)\b|\bout of time\b|\b(check in|meet again|next (time|appointment|session)|book (another|a follow))"
+    r"|\bglad we (talked|sorted|spoke)|\b(i )?(really )?appreciate (you|it|that)\b|\bso we'?re agreed\b|\bwhat we'?ve (agreed|covered|talked)",
+    "feeling_self": r"\bi('?m| am| feel| felt|'?ve been| have been| get)( (feeling|really|so|quite|a bit|pretty|very|just|getting))*"
+    r" (frustrated|anxious|stressed|upset|worried|angry|hurt|exhausted|taken for granted|undervalued|unappreciated|awkward"
+    r"|uncomfortable|sad|resentful|annoyed|tired|disappointed|overwhelmed|let down|embarrassed|nervous|scared|fed up|dreading|on edge)"
+    r"|\b(making|made|left) me (feel |feeling )?\w*\s?(anxious|stressed|upset|worried|frustrated|angry|uneasy|feeling)"
+    r"|\bi feel\b|\bhonestly,? i\b",
+    "feeling_ask": r"\b(make|made|leave|left) you feel\b|\bhow did (you|that) feel\b|\b(what|which) (emotions?|feelings?)\b"
+    r"|\bwere you feeling\b|\bhow (strong|intense|bad) was (that|the|it)\b|\bhow did you feel\b|\bfeelings? (come|came) up\b",
+    "request": r"\bi('?d| would) (really )?like (you|us|a|an|my|the|to|some)\b|\bi need (you|an?|the|to|us|it)\b|\bi'?m asking\b"
+    r"|\bwhat i('?m asking| want| need)\b|\bi want (you|us|a|my|the|to)\b|\bplease (can|could|would) you\b|\bmy request\b"
+    r"|\b(can|could|will) you (please )?(pay|book|arrange|take|keep|turn|put|do|sort|get|fix|give)\b|\bi'?m requesting\b",
+    "refusal": r"\b(say|saying|answer is) no\b|\bi('?m| am) (not able|unable)|\bi can'?t (take|do|commit)|\bnot (able|going) to take\b|\bturn(ing)? (it|this) down\b",
+    "threat": r"\bif (you|it) (don'?t|won'?t|do not|will not|isn'?t|is not|happens)\b.{0,40}\b(i'?ll|i will|i'?m (going|gonna)|i'?m)\b"
+    r"|\bor else\b|\b(report|reporting|complain\w*|complaint|council|withhold\w*|lawyer|solicitor|tribunal|go over your head|start looking|resign|quit)\b"
+    r"|\bconsequences\b|\bi'?m telling\b",
+    "attack": r"\byou'?re (being )?(so |completely |totally |just )?(unreasonable|selfish|inconsiderate|lazy|useless|ridiculous|impossible|taking)"
+    r"|\byou never\b|\byou always\b|\bsick of\b|\btaking the piss\b|\bneglect\b|\bbadly managed\b|\bjust like your\b|\bcan'?t believe you\b"
+    r"|\bnot my job\b|\bsome of us\b|\bhow dare\b",
+    "offer": r"\bwhat if\b|\bhow about\b|\bcould we\b|\bwould you (be willing|consider|be open|be happy)|\bmeet (me )?(half ?way|in the middle)"
+    r"|\bcompromise\b|\bin the middle\b|\binstead\b|\bi could\b|\binstal+ments?\b|\bpart of (it|the)\b|\btrial\b|\bfor a (month|few weeks|couple)"
+    r"|\balternative\w*\b|\bif \w+ (isn'?t|is not|'?s not) possible\b|\ba (month|week)\b|\bthen review\b|\bhalf\b|\bsplit\b|\brota\b",
+    "decision": r"\bis that a yes\b|\b(have|do) we (have )?a deal\b|\bdeal\b|\bagreed\b|\b(can|shall) we agree\b|\bcan i (count|rely) on\b"
+    r"|\bwill you\b|\b(your|an|the|clear) answer\b|\bdecision\b|\bcommit\b|\byes or no\b|\bland on\b|\bconfirm\b|\bare you (agreeing|happy with|okay with)\b",
+    "persist": r"\b(i hear|i understand|i get|i know|i realise|i realize|i see)\b.{0,60}\b(and|but)\b.{0,30}\b(still|same|hasn'?t changed|stays|stand)\b"
+    r"|\b(come|get|go) back to\b|\bmy (position|request|answer|point) (is still|hasn'?t|stays|is the same)|\bstill (asking|need|want|like)\b",
+    "acknowledge": r"^\W*(i|and i) (know|understand|realise|realize|get|appreciate|can see)\b(?!.{0,60}\b(still|same)\b)"
+    r"|\bmust be (hard|difficult|tough) for you\b|\bfrom your (side|end|point of view)\b|\bon your end\b|\bfor you (too|as well)\b",
+    "obstacle": r"\bwhat'?s (really |actually )?(holding|stopping|getting in the way)|\broom to move\b|\bflexib\w+\b|\b(something|anything) (else )?(going on|making)"
+    r"|\bwhat would (need to happen|make it (possible|easier))\b|\bmaking (it|this) (hard|difficult|tricky)\b|\b(hard|difficult|tricky) for you\b|\bwhat'?s worrying you\b",
+    "clarify": r"\bwhat do you mean\b|\bhow do you mean\b|\bnot sure (i|what) (follow|understand|you mean)|\bdon'?t (quite |really )?(follow|understand|get)\b"
+    r"|\b(can|could) you (explain|clarify)|\bsay (a bit |a little )?more\b|\bgetting at\b|\ban example\b|\bwhat does that mean\b",
+    "describe": r"\b(since (march|january|february|april|may|june|july|august|september|october|november|december|last)|for the (last|past)"
+    r"|last (week|month|year|night)|every (week|day|night|morning)|most (nights|mornings|evenings|days)|\d+|times|on weeknights|the last \w+ (weeks|months))\b",
+    "benefit": r"^\W*if (we|you|i|this|my|it)\b.{0,80}\b(i'?ll|i will|we'?ll|we can|we could|we'?d|i can|i'?d|you won'?t|you'?ll|means|mean)\b"
+    r"|\bit (would|will|'?d) (save|mean|help|make|protect)\b|\b(means|meaning) (we|i|you|nobody|no one)\b|\b(settling|sorting|fixing|keeping) (this|it|me)\b"
+    r"|\bonce (this|it)'?s? (is )?sorted\b|\bwon'?t (need|have) to\b",
+    "thought": r"\b(went|go|going|run\w*|go(es)? on) (through|in) your (mind|head)\b|\bwhat were you (thinking|telling yourself|saying to yourself)\b"
+    r"|\bthoughts?\b|\b(tell|telling|say|said|saying) (to )?yourself\b|\bpopped into\b",
+    "meaning": r"\bif (that|it|this) (were|was|is) true\b|\bwhat (would|does|did) (that|it|this) (mean|say)\b|\bsay about you\b|\bmean about you\b"
+    r"|\bso bad about\b|\bworst (part|thing)\b",
+    "self_view": r"\b(see|think of|view of|believe about) yourself\b|\bdeep down\b|\bas a person\b|\bunderneath\b|\bsum yourself up\b",
+    "event": r"\btell me about (a|the|that|what)\b.{0,40}\b(time|moment|day|night|happened|incident|meeting)\b|\bwhat happened\b|\brecent (time|moment)\b"
+    r"|\b(walk|take) me (through|back)\b|\banything (else )?happen\w*\b|\bhas (something|anything) (else )?\w+ (recently|lately)\b|\blast time you\b|\bspecific (moment|time)\b",
+    "ruler": r"\bscale\b|\bout of (ten|10|a hundred)\b|\b(0|zero|one|1|nought) to (10|ten|100)\b|\bhow (important|confident|sure|likely|ready)\b"
+    r"|\bwhat (number|would make it (a|higher))\b|\bnot a (lower|\d|one|two|three)\b|\b(why|what makes it) a \w+ and not\b",
+    "importance": r"\bimportan\w*\b|\bmatters? (to you|most)\b|\bwant to (change|make)\b|\bmuch (does|do) (it|changing)\b",
+    "confidence": r"\bconfiden\w*\b|\bsure (you|that you) could\b|\bmanage it\b|\bsucceed\b|\bhelped (you )?before\b|\bstrengths?\b|\bworked for you\b",
+    "permission": r"\bwould it be (all right|alright|ok|okay)\b|\b(can|could|may) i (make|offer|share|give|tell|suggest)\b|\bwould you like (to hear|some|me to)\b"
+    r"|\bwould it (help|be useful) to hear\b|\bsome information\b",
+    "lecture": r"\byou (really )?(have to|must|need to|should|ought to)\b|\bfor your own good\b|\byou'?ll end up\b|\b(kills|harmful|dangerous|guideline)\b|\blisten to me\b",
+    "affirm": r"\b(i )?(really )?appreciate (your|you being)\b|\bthat (shows|takes|says)\b|\btook (something|courage|guts)\b|\bsays a lot about you\b"
+    r"|\byou'?ve been (really |so )?(open|honest)\b|\byou (clearly|obviously) (care|want)\b|\bdetermination\b|\bstrength\b|\byou'?ve already\b",
+    "reflect": r"\b(it )?sounds like\b|^\W*so (you|on one|part|it'?s)\b|\byou'?re (feeling|saying|worried|torn)\b|\bpart of you\b|\bon (the )?one hand\b"
+    r"|\btwo minds\b|\btorn\b|\bpulled\b|\bit seems\b|\byou feel\b",
+    "future": r"\b(in|over the next) (a few|five|ten|two|a couple of|the next) (years|months)\b|\bfuture\b|\bwhat kind of (dad|mum|mother|father|person|parent)\b"
+    r"|\bwhat sort of (dad|mum|person|parent)\b|\bwhat matters\b|\bmost important\b|\bwhen you'?re \d+\b|\bretire\w*\b",
+    "next_step": r"\bwhat (happens|will you do|do you think you'?ll do|would you like to do) (now|next)?\b|\bnext step\b|\bfirst step\b|\bwhere does (that|this) leave\b"
+    r"|\bwhat (might|could|will) you (do|try)\b|\bone thing you might\b|\bwhat next\b",
+    "pros": r"\b(what|anything) (do you|would you) (like|enjoy|miss|get out of)\b|\bgood (things?|about)\b|\bupside\b|\bwhat does (it|the \w+|a \w+) (give|do for) you\b|\benjoy\b",
+    "cons": r"\b(don'?t|do not) (you )?like\b|\bdownside\w*\b|\bless good\b|\bnot so (good|keen)\b|\bconcerns? you\b|\bworr(y|ies) you\b|\bbothers? you\b|\bnot-so-good\b",
+    "safety": r"\b(harm|harming|hurt|hurting|kill|killing) (yourself|someone|anyone)\b|\bending (it|your life)|\bnot (being )?(here|alive)\b|\blife (isn'?t|is not|wasn'?t) worth\b|\bsuicid\w*\b",
+    "hopes": r"\b(hoping|hope|hopes)\b|\bget (out of|from) (this|therapy|our|these|coming|today)\b|\bwhat would (be different|change)\b|\bif (this|therapy|it|our \w+) (went|goes|worked|helped)\b",
+    "coping": r"\bcop(e|ing)\b|\bget through\b|\bwhat helps\b|\bmanage (when|it|the)\b|\bcalm (yourself|down)\b|\bmakes? it (a bit )?easier\b|\bwhat do you do when\b",
+    "rules": r"\brules?\b|\bshould or must\b|\bmust (do|always)\b|\bstandards?\b|\bexpect of yourself\b|\bwhat would happen if\b",
+    "open_q": r"^\W*(and |so |okay |ok |well )?(what|how|why|tell me|describe|talk me|walk me|in what way)\b",
+    "closed_q": r"^\W*(and |so |okay |ok |well )?(do|does|did|is|are|was|were|have|has|had|can|could|would|will|shall)\b(?!.{0,30}\b(tell|describe|talk|walk)\b)",
+}
+_ACT_REGEX: dict[str, re.Pattern[str]] = {name: re.compile(p, re.IGNORECASE) for name, p in _ACT_PATTERNS.items()}
+ACT_NAMES: tuple[str, ...] = tuple(_ACT_PATTERNS)
+
+
+def dialogue_acts(*, text: str) -> dict[str, float]:
+    """Which act families ``text`` shows, 1.0 each (absent acts are left out)."""
+    text = (text or "").strip().replace("’", "'")
+    if not text:
+        return {}
+    return {name: 1.0 for name, pattern in _ACT_REGEX.items() if pattern.search(text)}
+
+
+def dialogue_act_vector(*, text: str) -> np.ndarray:
+    """``dialogue_acts`` as a float32 vector in ``ACT_NAMES`` order."""
+    acts = dialogue_acts(text=text)
+    return np.array([acts.get(name, 0.0) for name in ACT_NAMES], dtype=np.float32)

@@ -36,6 +36,18 @@ def persona_save(*, data: dict, user=None, persona: Persona | None = None) -> tu
     return persona, "updated"
 
 
+def _scenario_effective(data: dict) -> dict:
+    # Omitted optional fields and their documented defaults mean the same
+    # scenario: saving an imported scenario unchanged must not add a version.
+    from simulations.selectors.authoring import scenario_modes, scenario_time_limit_minutes
+
+    return {
+        **data,
+        "modes": scenario_modes(scenario_data=data),
+        "time_limit_minutes": scenario_time_limit_minutes(scenario_data=data),
+    }
+
+
 def scenario_version_ensure(*, scenario: Scenario, scenario_data: dict, user=None) -> ScenarioVersion | None:
     """A new current version when the scenario data, its persona or its
     frameworks differ from the current version; None when nothing changed
@@ -46,7 +58,7 @@ def scenario_version_ensure(*, scenario: Scenario, scenario_data: dict, user=Non
     current = scenario.current_version
     if (
         current is not None
-        and current.scenario_data == scenario_data
+        and _scenario_effective(current.scenario_data) == _scenario_effective(scenario_data)
         and current.persona_data == persona_data
         and current.framework_slugs == framework_slugs
     ):

@@ -5,12 +5,14 @@ personas; labels on every authoring form."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 from playwright.sync_api import expect
 
 from simulations.models import Persona, Scenario
+from simulations.services.packs import pack_import
 from tests.browser.conftest import log_in
 from tests.factories import (
     TEST_PASSWORD,
@@ -103,6 +105,10 @@ def test_admin_authors_previews_and_tries_a_scenario_and_only_the_cohort_sees_it
     page.wait_for_url("**/practice/scenarios/raise-talk/")
     expect(page.get_by_test_id("brief-text")).to_have_text("Ask Priya, your manager, for a raise.")
     expect(page.get_by_test_id("session-start")).to_be_visible()
+    # The start form's radio buttons are a named group; voice is off for this scenario.
+    modes = page.get_by_role("group", name="Practise by")
+    expect(modes.get_by_role("radio")).to_have_count(1)
+    expect(modes.get_by_label("Text")).to_be_checked()
 
     _log_out(page)
     log_in(page, outside.username, TEST_PASSWORD)
@@ -235,7 +241,7 @@ def test_good_pack_imports_shows_a_summary_and_exports_as_a_download(page):
         page.get_by_test_id("pack-export-submit").click()
     download = info.value
     assert download.suggested_filename == "scenario-pack.yaml"
-    exported = yaml.safe_load(open(download.path(), encoding="utf-8").read())
+    exported = yaml.safe_load(Path(download.path()).read_text(encoding="utf-8"))
     assert [s["slug"] for s in exported["scenarios"]] == ["tiny-first-session"]
     # What the scenario depends on comes with it.
     assert [p["slug"] for p in exported["personas"]] == ["tiny-maya"]
@@ -246,7 +252,8 @@ def test_good_pack_imports_shows_a_summary_and_exports_as_a_download(page):
 
 
 def test_editing_a_scenario_bumps_its_version_and_duplicate_makes_a_copy(page):
-    scenario = ScenarioFactory(title="Shift swap")
+    assert pack_import(content=as_yaml(small_pack())).ok
+    scenario = Scenario.objects.get()
     _admin_logs_in(page)
     page.goto("/author/scenarios/")
     row = page.get_by_test_id("scenario-row").filter(has_text=scenario.slug)
@@ -292,6 +299,11 @@ def test_duplicating_a_persona_makes_a_copy(page):
 # --- 8. Labels on every authoring form -------------------------------------------------------
 
 
+def _label(text: str) -> re.Pattern:
+    """The label's whole text; required fields add an aria-hidden " *"."""
+    return re.compile(rf"^{re.escape(text)}( \*)?$")
+
+
 def test_authoring_form_fields_have_labels(page):
     scenario = ScenarioFactory()
     _admin_logs_in(page)
@@ -303,12 +315,12 @@ def test_authoring_form_fields_have_labels(page):
         ("Opening line", "scenario-opening-line"), ("Time limit (minutes)", "scenario-time-limit"),
         ("Text", "scenario-mode-text"), ("Voice", "scenario-mode-voice"), ("Live feedback", "scenario-mode-live-feedback"),
     ]:
-        expect(page.get_by_label(label, exact=True)).to_have_attribute("data-testid", testid)
+        expect(page.get_by_label(_label(label))).to_have_attribute("data-testid", testid)
     # Checkbox groups are named by a legend, and each box by its own label.
     expect(page.get_by_role("group", name="Frameworks")).to_be_visible()
     expect(page.get_by_role("group", name="Assigned cohorts")).to_be_visible()
     # Help text is tied to its input.
-    expect(page.get_by_label("Slug", exact=True)).to_have_accessible_description(re.compile("cannot be changed later"))
+    expect(page.get_by_label(_label("Slug"))).to_have_accessible_description(re.compile("cannot be changed later"))
 
     page.goto(f"/author/scenarios/{scenario.slug}/edit/")
     expect(page.get_by_label("Archived (hidden from trainees)")).to_have_attribute("data-testid", "scenario-archived")
@@ -319,7 +331,7 @@ def test_authoring_form_fields_have_labels(page):
         ("Voice language", "persona-voice-lang"), ("Cognitive model (CBT patients, YAML)", "persona-cognitive-model"),
         ("Facts (YAML list)", "persona-facts"),
     ]:
-        expect(page.get_by_label(label, exact=True)).to_have_attribute("data-testid", testid)
+        expect(page.get_by_label(_label(label))).to_have_attribute("data-testid", testid)
 
     page.goto("/author/packs/import/")
     expect(page.get_by_label("Pack file (YAML)")).to_have_attribute("data-testid", "pack-file")

@@ -245,3 +245,22 @@ def test_pack_download(client):
     assert response["Content-Disposition"] == 'attachment; filename="scenario-pack.yaml"'
     body = response.content.decode()
     assert f"slug: {scenario.slug}" in body and f"slug: {scenario.persona.slug}" in body
+
+
+@pytest.mark.django_db
+def test_saving_an_imported_scenario_unchanged_adds_no_version():
+    """A pack may omit optional fields (modes); the editor fills in their defaults,
+    which is the same scenario, so no new version is created."""
+    from simulations.services.authoring import scenario_save
+    from tests.factories import ScenarioFactory
+
+    scenario = ScenarioFactory()
+    data = dict(scenario.current_version.scenario_data)
+    data.pop("modes", None)
+    scenario_save(data=data, scenario=scenario)
+    before = scenario.versions.count()
+    explicit = {**data, "modes": {"text": True, "voice": True, "live_feedback": True, "exam": False}}
+    _, outcome = scenario_save(data=explicit, scenario=scenario)
+    assert outcome == "unchanged" and scenario.versions.count() == before
+    _, outcome = scenario_save(data={**explicit, "modes": {**explicit["modes"], "voice": False}}, scenario=scenario)
+    assert outcome == "updated" and scenario.versions.count() == before + 1

@@ -57,7 +57,7 @@ def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Pope
     log = log_path.open("ab")
     proc = subprocess.Popen(  # noqa: S603
         [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "trainer_app.asgi:application"],
-        cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
     wait_for_port(port, proc=proc, timeout=60)
     return proc

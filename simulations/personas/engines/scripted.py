@@ -46,9 +46,15 @@ from simulations.personas.lines import (
     REBUFF_LINES,
     jailbreak_lines_for,
 )
-from simulations.personas.signals import utterance_signals
+from simulations.personas.signals import dialogue_acts, utterance_signals
 from simulations.personas.state import PersonaState
-from simulations.personas.topics import CLARIFY_TOPIC, TopicMatch, persona_topic_match, script_content_hash
+from simulations.personas.topics import (
+    CLARIFY_TOPIC,
+    TopicMatch,
+    persona_topic_match,
+    recent_topics,
+    script_content_hash,
+)
 from simulations.personas.vectors import text_vectors
 
 JAILBREAK_THRESHOLD = 0.5
@@ -225,6 +231,32 @@ def _style(persona: dict, scenario: dict) -> str:
     return (scenario or {}).get("style") or persona.get("style") or "plain"
 
 
+def _explains_itself(*, persona: dict, match: TopicMatch) -> bool:
+    """Did the match land on an authored "what do you mean?" topic (the persona explaining itself)?
+
+    In the DEAR MAN and MI packs ``clarify`` is exactly that; in the CBT packs it
+    is the patient puzzled by jargon, which is not an answer to "what do you mean?".
+    """
+    if not match.on_script or match.name != CLARIFY_TOPIC:
+        return False
+    prompts = [str(p) for p in match.topic.get("prompts") or []]
+    return sum("clarify" in dialogue_acts(text=p) for p in prompts) * 2 >= len(prompts)
+
+
+def _explain_last(*, persona: dict, state: PersonaState, history: list[dict], seed: int, last: str) -> tuple[str, TopicMatch] | None:
+    """Another line of the topic the persona last answered, introduced as an explanation."""
+    recent = recent_topics(persona=persona, history=history, turns=1)
+    topic = next((t for t in persona.get("script") or [] if recent and t.get("topic") == recent[0]), None)
+    if topic is None:
+        return None
+    rng = _rng(seed=seed, state=state, salt=f"explain:{recent[0]}")
+    text = _pick(tiers=_ranked_lines(replies=list(topic.get("replies") or []), state=state), rng=rng, avoid=last)
+    if not text or text.startswith("Like I said"):
+        return None
+    opener = "I just mean," if state.mood != "upset" else "I mean what I said."
+    return f"{opener} {_lower_first(text)}", TopicMatch(topic, str(topic.get("topic", "")), 1.0, True)
+
+
 def scripted_reply(
     *,
     persona: dict,
@@ -242,7 +274,13 @@ def scripted_reply(
         lines = jailbreak_lines_for(kind=str(persona.get("kind")))
         return _pick(tiers=[list(lines)], rng=rng, avoid=last), None
 
-    match = persona_topic_match(persona=persona, text=trainee_text)
+    match = persona_topic_match(persona=persona, text=trainee_text, history=history)
+    acts = dialogue_acts(text=trainee_text)
+    if "clarify" in acts and not _explains_itself(persona=persona, match=match):
+        # "What do you mean?" about the persona's own last line: say it another way.
+        explained = _explain_last(persona=persona, state=state, history=history, seed=seed, last=last)
+        if explained:
+            return explained
     rapport_move = max(signals.empathy, signals.validation, signals.reflection) >= 0.5
     if match.on_script and rapport_move and not signals.open_question and match.score < WEAK_TOPIC_MATCH:
         # "That sounds really hard." loosely resembles some prompt; it asked nothing: acknowledge it.

@@ -1,0 +1,53 @@
+"""A small world for the security tests: two cohorts, their instructors, an
+outsider trainee, an admin, and trainee A's session with one assessed turn."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from simulations.services.sessions import practice_session_start
+from tests.factories import CohortFactory, ExemplarFactory, FrameworkFactory, ScenarioFactory, UserFactory
+from tests.feedback.live_support import assessment_make, turn_add
+
+
+def world_make() -> dict:
+    trainee = UserFactory(role="trainee")
+    instructor = UserFactory(role="instructor")
+    cohort = CohortFactory(owner=instructor, members=[trainee])
+    other_trainee = UserFactory(role="trainee")
+    other_instructor = UserFactory(role="instructor")
+    CohortFactory(owner=other_instructor, members=[other_trainee])
+    framework = FrameworkFactory()
+    exemplar = ExemplarFactory(framework=framework)
+    scenario = ScenarioFactory(frameworks=[framework.slug], cohorts=[cohort])
+    session = practice_session_start(user=trainee, scenario=scenario)
+    turn = turn_add(session=session, text="I'd like to talk about the rota.")
+    assessment = assessment_make(turn=turn, framework=framework, labels={"describe": "weak", "assert": "absent"})
+    return {
+        "trainee": trainee,  # trainee A, owner of the session
+        "instructor": instructor,  # A's instructor
+        "other_trainee": other_trainee,  # trainee B, in another cohort
+        "other_instructor": other_instructor,  # instructor of another cohort
+        "admin": UserFactory(role="admin"),
+        "cohort": cohort,
+        "framework": framework,
+        "exemplar": exemplar,
+        "scenario": scenario,
+        "persona": scenario.persona,
+        "session": session,
+        "item": assessment.items.get(skill="assert"),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()  # rate limits live in the cache
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return world_make()
