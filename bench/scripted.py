@@ -10,7 +10,17 @@ import asyncio
 import os
 import time
 
-from bench.common import App, WsClient, django_setup, figure, login_cookie, now_ms, pct, session_start, summary, trainee_create
+from bench.common import (
+    App,
+    WsClient,
+    django_setup,
+    figure,
+    login_cookie,
+    pct,
+    session_start,
+    summary,
+    trainee_create,
+)
 from bench.utterances import FAMILIES, ORDER
 
 CLIENTS = int(os.environ.get("BENCH_WS_CLIENTS", "100"))

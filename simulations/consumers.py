@@ -29,7 +29,7 @@ import contextlib
 import functools
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -116,6 +116,7 @@ async def _generate(*, layer, session_id: int, steal_from: int | None = None) ->
     pusher = _GroupPusher(loop=asyncio.get_running_loop(), layer=layer, group=session_group_name(session_id))
     sender = asyncio.create_task(pusher.run())
     try:
+        await _persona_ready(session_id)  # perf (bench): see persona_warm_for
         await _run(_STREAMS, persona_reply_generate, session_id=session_id, push=pusher.push, steal_from=steal_from)
     except Exception:
         logger.exception("session %s: reply generation failed", session_id)
@@ -144,6 +145,79 @@ def warm_up_in_background() -> None:
     if not _warmed.is_set():
         _warmed.set()
         _STREAMS.submit(_warm_up)
+
+
+# --- perf (bench): warm the session's scripted persona before its first turn -----------------
+# The scripted engine builds per-persona indexes (every authored prompt and reply
+# line embedded: hundreds of texts, 0.3-3 s) lazily on the first reply. With many
+# sessions starting together every reply thread built them at once (duplicate
+# builds, 64 threads in torch on 2 cores): replies took tens of seconds. Here one
+# thread builds each scenario version's indexes once, on connect (while the trainee
+# reads the opening line), and a generation waits for that build instead of
+# starting its own.
+_PERSONA_WARM = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-warm")
+_persona_warm_futures: dict[int, Future] = {}  # scenario version id -> build
+_session_warm: dict[int, Future] = {}  # session id -> its scenario version's build
+
+
+def _persona_warm(*, scenario_version_id: int, persona: dict, scenario: dict, exam: bool) -> None:
+    from simulations.personas.selection import persona_engine_for
+    from simulations.personas.state import persona_state_initial
+
+    engine = persona_engine_for(scenario=scenario, exam=exam)
+    if engine.name != "scripted":
+        return  # an LLM persona has nothing to build (and must not be called here)
+    opening = (scenario.get("opening_line") or "").strip()
+    state = persona_state_initial(persona=persona, scenario=scenario)
+    history = [{"speaker": "persona", "text": opening}] if opening else []
+    # The engine's lazily built indexes: topic prompts, and every authored line (used for asides,
+    # which a greeting does not reach), then a throw-away reply for anything else it caches.
+    from simulations.personas import topics
+    from simulations.personas.engines import scripted
+
+    for build in (getattr(topics, "script_index_for", None), getattr(scripted, "_reply_index", None)):
+        if build is not None:
+            try:
+                build(persona=persona)
+            except TypeError:
+                build(persona)
+    for _ in engine.reply_stream(persona=persona, scenario=scenario, state=state, history=history,
+                                 trainee_text="Hello, how are you today?", seed=0):
+        pass
+
+
+def persona_warm_for(*, session) -> Future | None:
+    version = session.scenario_version
+    with _warm_lock:
+        future = _persona_warm_futures.get(version.pk)
+        if future is None:
+            future = _PERSONA_WARM.submit(
+                _persona_warm_safe, scenario_version_id=version.pk, persona=version.persona_data,
+                scenario=version.scenario_data, exam=session.exam,
+            )
+            _persona_warm_futures[version.pk] = future
+        _session_warm[session.pk] = future
+    return future
+
+
+def _persona_warm_safe(**kwargs) -> None:
+    try:
+        _persona_warm(**kwargs)
+    except Exception:
+        logger.exception("persona warm-up for scenario version %s failed", kwargs.get("scenario_version_id"))
+
+
+_warm_lock = threading.Lock()
+
+
+async def _persona_ready(session_id: int) -> None:
+    future = _session_warm.pop(session_id, None)
+    if future is not None and not future.done():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.wrap_future(future), timeout=60)
+
+
+# --- end perf ---------------------------------------------------------------------------------
 
 
 def generation_spawn(*, layer, session_id: int, steal_from: int | None = None) -> asyncio.Task:
@@ -181,6 +255,8 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             return
         self.can_write = access.can_write
         warm_up_in_background()
+        if self.can_write:
+            persona_warm_for(session=access.session)  # perf (bench): build the persona's indexes now
         self.group = session_group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()

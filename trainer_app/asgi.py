@@ -10,7 +10,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from trainer_app.asgi_limits import RequestBodyLimit  # noqa: E402
 from trainer_app.routing import websocket_urlpatterns  # noqa: E402
 
 if os.environ.get("ENGINES_WARM_ON_START") == "1":
@@ -21,7 +23,7 @@ if os.environ.get("ENGINES_WARM_ON_START") == "1":
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app, max_bytes=settings.REQUEST_BODY_MAX_BYTES),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

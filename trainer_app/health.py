@@ -67,8 +67,21 @@ def _channel_layer() -> dict:
     return {"ok": True, "detail": type(layer).__name__}
 
 
-def health_report() -> dict:
-    """Every check, and whether the app is usable (the HTTP status follows it)."""
+def _redacted(check: dict) -> dict:
+    # Raw errors can name hosts and users; only admins see them (on /health/).
+    public = {"ok": check["ok"], "ms": check["ms"]}
+    if not check["ok"]:
+        public["detail"] = check["detail"].split(":", 1)[0] if ":" in check["detail"] else check["detail"]
+    if "workers" in check:
+        public["workers"] = len(check["workers"])
+    return public
+
+
+def health_report(*, detailed: bool = True) -> dict:
+    """Every check, and whether the app is usable (the HTTP status follows it).
+
+    detailed=False (anonymous /healthz) keeps states, engine backends and the
+    reason each engine falls back, but not raw error text or worker host names."""
     checks = {
         "database": _timed(_database),
         "broker": _timed(_broker),
@@ -77,6 +90,8 @@ def health_report() -> dict:
     }
     engines = [status.as_dict() for status in engine_statuses()]
     usable = all(check["ok"] for check in checks.values()) and all(engine["ok"] for engine in engines)
+    if not detailed:
+        checks = {name: _redacted(check) for name, check in checks.items()}
     return {
         "status": "ok" if usable else "unavailable",
         "runtime": "production" if settings.PRODUCTION else "embedded",

@@ -218,6 +218,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)
 PACK_MAX_BYTES = 2 * 1024 * 1024
+# Refused by the ASGI stack before Django reads the body (see trainer_app/asgi_limits.py).
+REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES) + 1024 * 1024
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 

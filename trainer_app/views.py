@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from trainer_app.dashboard import dashboard_panels_for
 from trainer_app.decorators import admin_required, instructor_required
 from trainer_app.health import health_report
-from trainer_app.roles import user_role
+from trainer_app.roles import user_is_admin, user_role
 from trainer_app.selectors import cohorts_for_instructor
 
 
@@ -35,7 +35,7 @@ def cohorts(request: HttpRequest) -> HttpResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = health_report()
+    report = health_report(detailed=user_is_admin(user=request.user))
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 

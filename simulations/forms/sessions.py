@@ -31,6 +31,20 @@ class ChatMessageForm(forms.Form):
         return " ".join(str(e) for errors in self.errors.values() for e in errors)
 
 
+def _looks_like_audio(head: bytes) -> bool:
+    """The container's own signature, so a renamed text file is refused at once
+    rather than failing later in the speech worker."""
+    return (
+        head.startswith(b"\x1a\x45\xdf\xa3")  # EBML: webm / matroska
+        or head.startswith(b"OggS")
+        or (head.startswith(b"RIFF") and head[8:12] == b"WAVE")
+        or head.startswith(b"ID3")
+        or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # MPEG audio frame
+        or head[4:8] == b"ftyp"  # mp4 / m4a
+        or head.startswith(b"fLaC")
+    )
+
+
 class VoiceUploadForm(forms.Form):
     audio = forms.FileField(error_messages={"required": "No recording was received.", "empty": "The recording is empty."})
     client_id = forms.RegexField(**CLIENT_ID_FIELD)
@@ -46,6 +60,10 @@ class VoiceUploadForm(forms.Form):
             raise forms.ValidationError(
                 f"That recording is too large ({audio.size // 1024} KB); the limit is {settings.AUDIO_MAX_BYTES // 1024} KB."
             )
+        head = audio.read(16)
+        audio.seek(0)
+        if not _looks_like_audio(head):
+            raise forms.ValidationError("That file is not an audio recording we can read (webm, ogg, wav, mp3, m4a).")
         return audio
 
     def error_message(self) -> str:

@@ -293,8 +293,33 @@ def _ramp(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
 
+# Recognizer transcripts have no "?" and no sentence breaks: "so it's good to
+# meet you how are you". A question is then found inside the run of words by a
+# wh-word followed by an auxiliary ("how are", "what brings"), or an
+# auxiliary followed by "you" ("have you", "do you").
+_ASR_OPEN_INSIDE = re.compile(
+    r"\b(how|what|why|where|when) (are|is|was|were|do|did|does|have|has|had|would|could|can|will|made|makes|brings|brought"
+    r"|went|goes|happened|helps|matters|might|kind|sort|else)\b|\b(tell me|talk me through|walk me through)\b",
+    re.IGNORECASE,
+)
+_ASR_CLOSED_INSIDE = re.compile(
+    r"\b(do|did|does|have|has|are|were|is|was|can|could|would|will) (you|we|i|it|that|there)\b", re.IGNORECASE
+)
+
+
+def _looks_like_asr(text: str) -> bool:
+    return len(text.split()) >= 3 and text == text.lower() and not re.search(r"[.,!?;:]", text)
+
+
 def _question_scores(segments: list[str]) -> tuple[float, float]:
     open_score = closed_score = 0.0
+    if len(segments) == 1 and _looks_like_asr(segments[0]) and not (
+        _CLOSED_WH.match(segments[0]) or _OPEN_START.match(segments[0]) or _CLOSED_START.match(segments[0])
+    ):
+        if _ASR_OPEN_INSIDE.search(segments[0]):
+            return 0.7, 0.0
+        if _ASR_CLOSED_INSIDE.search(segments[0]):
+            return 0.0, 0.6
     for segment in segments:
         is_question = segment.rstrip().endswith("?")
         if _CLOSED_WH.match(segment):
@@ -424,7 +449,7 @@ _ACT_PATTERNS: dict[str, str] = {
     "permission": r"\bwould it be (all right|alright|ok|okay)\b|\b(can|could|may) i (make|offer|share|give|tell|suggest)\b|\bwould you like (to hear|some|me to)\b"
     r"|\bwould it (help|be useful) to hear\b|\bsome information\b",
     "lecture": r"\byou (really )?(have to|must|need to|should|ought to)\b|\bfor your own good\b|\byou'?ll end up\b|\b(kills|harmful|dangerous|guideline)\b|\blisten to me\b",
-    "affirm": r"\b(i )?(really )?appreciate (your|you being)\b|\bthat (shows|takes|says)\b|\btook (something|courage|guts)\b|\bsays a lot about you\b"
+    "affirm": r"\b(i )?(really )?appreciate (your|you being)\b|\bthat (shows|takes|says)\b|\btook (real |a lot of |some )?(something|courage|guts|a lot)\b|\b(brave|courage\w*)\b|\bsays a lot about you\b"
     r"|\byou'?ve been (really |so )?(open|honest)\b|\byou (clearly|obviously) (care|want)\b|\bdetermination\b|\bstrength\b|\byou'?ve already\b",
     "reflect": r"\b(it )?sounds like\b|^\W*so (you|on one|part|it'?s)\b|\byou'?re (feeling|saying|worried|torn)\b|\bpart of you\b|\bon (the )?one hand\b"
     r"|\btwo minds\b|\btorn\b|\bpulled\b|\bit seems\b|\byou feel\b",

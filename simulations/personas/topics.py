@@ -77,6 +77,7 @@ class TopicMatch:
     score: float  # combined score of the best topic
     on_script: bool
     runner_up: str = ""  # second-best topic name (diagnostics)
+    acts_shared: float = 0.0  # 0..1: how far the utterance is the same kind of remark as the topic's prompts
 
 
 _cache_lock = threading.Lock()
@@ -155,8 +156,8 @@ def recent_topics(*, persona: dict, history: list[dict] | None, turns: int = REC
     return found
 
 
-def _topic_scores(*, index: ScriptIndex, vectors: np.ndarray, act_vector: np.ndarray) -> np.ndarray:
-    """Combined score per topic for the utterance (best over its candidate texts)."""
+def _topic_scores(*, index: ScriptIndex, vectors: np.ndarray, act_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Combined score per topic for the utterance (best over its candidate texts), and the act overlap per topic."""
     similarities = vectors @ index.matrix.T  # candidates x prompts
     n_topics = len(index.topics)
     best = np.full((vectors.shape[0], n_topics), -1.0, dtype=np.float32)
@@ -165,13 +166,14 @@ def _topic_scores(*, index: ScriptIndex, vectors: np.ndarray, act_vector: np.nda
     meaning = (MAX_WEIGHT * best + CENTROID_WEIGHT * centroid).max(axis=0)
     act_vector = act_vector * index.act_weights
     norm = float(np.linalg.norm(act_vector))
+    shared = np.zeros(len(index.topics), dtype=np.float32)
     if norm > 0:
         topic_norms = np.linalg.norm(index.acts, axis=1)
         shared = (index.acts @ act_vector) / (np.maximum(topic_norms, 1e-9) * norm)
         # Acts refine a plausible meaning match; they cannot make small talk on-script.
         gate = np.clip((meaning - ACT_GATE_LOW) / (ACT_GATE_HIGH - ACT_GATE_LOW), 0.0, 1.0)
         meaning = meaning + ACT_WEIGHT * shared * gate
-    return meaning
+    return meaning, shared
 
 
 def looks_like_asr(text: str) -> bool:
@@ -195,7 +197,7 @@ def persona_topic_match(
     segments = [s for s in (p.strip() for p in _SPLIT.split(text)) if s][:4]
     # The whole utterance too: a short question after a long preamble should not lose to the preamble.
     candidates = list(dict.fromkeys([text, *segments]))
-    scores = _topic_scores(index=index, vectors=text_vectors(texts=candidates), act_vector=dialogue_act_vector(text=text))
+    scores, shared = _topic_scores(index=index, vectors=text_vectors(texts=candidates), act_vector=dialogue_act_vector(text=text))
     for name in recent_topics(persona=persona, history=history):
         for i, topic in enumerate(index.topics):
             if topic.get("topic") == name:
@@ -208,5 +210,5 @@ def persona_topic_match(
     if threshold is None:
         threshold = ASR_TOPIC_THRESHOLD if looks_like_asr(text) else TOPIC_THRESHOLD
     if score < threshold:
-        return TopicMatch(None, "", score, False, runner_up)
-    return TopicMatch(topic, str(topic.get("topic", "")), score, True, runner_up)
+        return TopicMatch(None, "", score, False, runner_up, float(shared[top]))
+    return TopicMatch(topic, str(topic.get("topic", "")), score, True, runner_up, float(shared[top]))

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from django.test import Client, override_settings
 from django.urls import path, reverse
 
-from simulations.models import Persona, Scenario
+from simulations.models import Scenario
 from simulations.services.packs import starter_packs_load
 from simulations.services.sessions import practice_session_start
 from tests.factories import CohortFactory, UserFactory

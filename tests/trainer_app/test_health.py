@@ -44,3 +44,12 @@ def test_health_page_is_for_admins_only(client):
     assert response.status_code == 200 and 'data-testid="health-engines"' in response.content.decode()
     client.force_login(UserFactory(role="instructor"))
     assert client.get(reverse("health")).status_code == 403
+
+
+def test_anonymous_healthz_hides_raw_errors_and_worker_hosts(client):
+    WorkerHeartbeat.objects.create(hostname="secret-host@10.0.0.7", last_seen=timezone.now(), queues="realtime")
+    body = client.get(reverse("healthz")).content.decode()
+    assert "secret-host" not in body
+    assert json.loads(body)["checks"]["worker"]["workers"] == 1
+    client.force_login(UserFactory(role="admin"))
+    assert "secret-host" in client.get(reverse("healthz")).content.decode()

@@ -187,11 +187,11 @@ def _evidence(*, code: str, utterance: str) -> str:
 def _feedback_text(*, labels: dict, suggestion: str) -> str:
     code = labels["behaviour"]
     subtype = labels.get(SUBTYPE_FAMILY.get(code, ""))
-    described = (
-        f"a {subtype} {'reflection' if code == 'reflection' else 'question'}"
-        if subtype and code != "therapist_input"
-        else BEHAVIOUR_WORDS[code]
-    )
     if code == "therapist_input" and subtype:
         described = f"therapist input ({subtype})"
+    elif subtype:
+        article = "an" if subtype[0] in "aeiou" else "a"
+        described = f"{article} {subtype} {code}"
+    else:
+        described = BEHAVIOUR_WORDS[code]
     return f"Coded as {described}. {suggestion}".strip()

@@ -24,10 +24,14 @@ from feedback.engines.behaviour_coding.training import (
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "engines" / "behaviour_coding"
 
 
+# The modules that decide the artifact's contents (assessor and suggestions only read it).
+TRAINING_MODULES = ("annomi.py", "features.py", "encoding.py", "model.py", "training.py", "metrics.py")
+
+
 def code_version() -> str:
-    """sha256 over the coder's source files: what produced the artifact, with or without git history."""
+    """sha256 over the source files that shape the artifact: works with or without git history."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.glob("*.py")) + [Path(__file__).resolve()]:
+    for path in (PACKAGE_DIR / name for name in TRAINING_MODULES):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -63,8 +63,9 @@ JAILBREAK_THRESHOLD = 0.5
 # persona clarifying *itself* when asked "what do you mean?" ("I mean the
 # timing..."), so it is matched like any topic and would be a non sequitur here.
 OFF_SCRIPT_TOPIC = "off-script"
-TANGENT_RATE = 0.4
-WEAK_TOPIC_MATCH = 0.55  # below this, an empathic statement is acknowledged rather than taken as a topic  # share of turns on which a "tangent" persona drifts
+TANGENT_RATE = 0.4  # share of turns on which a "tangent" persona drifts
+WEAK_TOPIC_MATCH = 0.55  # below this, an empathic statement is acknowledged rather than taken as a topic
+SHARED_ACTS_KEEP = 0.3  # ...unless it is the same kind of remark as the topic's prompts
 
 _MOOD_POSITION = {"guarded": 0, "neutral": 1, "open": 2}
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -282,9 +283,18 @@ def scripted_reply(
         if explained:
             return explained
     rapport_move = max(signals.empathy, signals.validation, signals.reflection) >= 0.5
-    if match.on_script and rapport_move and not signals.open_question and match.score < WEAK_TOPIC_MATCH:
+    if (
+        match.on_script
+        and rapport_move
+        and not signals.open_question
+        and match.score < WEAK_TOPIC_MATCH
+        and match.acts_shared < SHARED_ACTS_KEEP
+    ):
         # "That sounds really hard." loosely resembles some prompt; it asked nothing: acknowledge it.
+        # (Unless the topic's own prompts are this kind of remark: an MI "reflection" topic,
+        # a DEAR MAN "pushback" topic acknowledging the other side.)
         match = TopicMatch(None, "", match.score, False)
+    rapport_move = rapport_move or "affirm" in acts
     rng = _rng(seed=seed, state=state, salt=match.name or "off-script")
     line_is_upset = False
     if not match.on_script:
