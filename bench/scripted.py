@@ -225,6 +225,17 @@ def run(*, worker_nice: str | None = None) -> dict:
                     latencies.append(c.first_chunk[tid] - sent)
                 else:
                     missing_first_chunk += 1
+        t_first = min((s for c in clients for s in c.sent.values()), default=0.0)
+        buckets: dict[int, list[float]] = {}
+        for c in clients:
+            for cid, sent in c.sent.items():
+                tid = c.turn_ids.get(cid)
+                b = int((sent - t_first) / 10000) * 10
+                buckets.setdefault(b, [])
+                if tid is not None and tid in c.first_chunk:
+                    buckets[b].append(c.first_chunk[tid] - sent)
+        by_10s = {f"{b}-{b + 10}s": {"p50": summary(v)["p50"], "p95": summary(v)["p95"], "answered": len(v)}
+                  for b, v in sorted(buckets.items())}
         turn_to_done = [c.reply_done[c.turn_ids[cid]] - s for c in clients for cid, s in c.sent.items()
                         if c.turn_ids.get(cid) in c.reply_done]
         errors = [e for c in clients for e in c.errors]
@@ -254,7 +265,7 @@ def run(*, worker_nice: str | None = None) -> dict:
                 latency=summary(latencies), baseline_detail={"full": summary(base["full"]),
                                                              "engine_only": summary(base["engine_only"]),
                                                              "engine": base["engine"], "n": len(base["full"])},
-                turn_to_reply_done_ms=summary(turn_to_done),
+                turn_to_reply_done_ms=summary(turn_to_done), first_chunk_by_send_time=by_10s,
                 clients=n_clients, interval_s=INTERVAL_S, duration_s=DURATION_S, turns_sent=sent_n,
                 turns_without_first_chunk=missing_first_chunk,
                 live_feedback_pushes_received=feedback_n, assessments_stored_by_worker=worker_assessed,

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -147,74 +148,105 @@ def warm_up_in_background() -> None:
         _STREAMS.submit(_warm_up)
 
 
-# --- perf (bench): warm the session's scripted persona before its first turn -----------------
-# The scripted engine builds per-persona indexes (every authored prompt and reply
-# line embedded: hundreds of texts, 0.3-3 s) lazily on the first reply. With many
-# sessions starting together every reply thread built them at once (duplicate
-# builds, 64 threads in torch on 2 cores): replies took tens of seconds. Here one
-# thread builds each scenario version's indexes once, on connect (while the trainee
-# reads the opening line), and a generation waits for that build instead of
-# starting its own.
+# --- perf (bench): warm scripted personas before their first turn ------------------------------
+# The scripted engine builds per-persona indexes lazily on the first reply (every
+# authored prompt and reply line embedded: ~100-150 texts, 0.5-3 s per persona on
+# 2 busy cores; ~35 s for the 17 starter personas). With many sessions starting
+# together, every reply thread built them at once (duplicate builds, up to 64
+# threads in torch on 2 cores): replies took 30-70 s for the first minute and the
+# web process grew from ~600 MB to ~1.9 GB. Here one thread builds each scenario
+# version's indexes once: for every scenario at start-up when ENGINES_WARM_ON_START=1
+# (set by `manage.py serve` for daphne), and on connect otherwise; a generation
+# waits for its session's build instead of starting its own.
 _PERSONA_WARM = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-warm")
+_warm_lock = threading.Lock()
 _persona_warm_futures: dict[int, Future] = {}  # scenario version id -> build
-_session_warm: dict[int, Future] = {}  # session id -> its scenario version's build
+_session_warm: dict[int, Future] = {}  # session id -> its scenario version's build (until its first generation)
 
 
-def _persona_warm(*, scenario_version_id: int, persona: dict, scenario: dict, exam: bool) -> None:
+def _persona_warm(*, persona: dict, scenario: dict, exam: bool) -> None:
+    from simulations.personas import topics
+    from simulations.personas.engines import scripted
     from simulations.personas.selection import persona_engine_for
     from simulations.personas.state import persona_state_initial
 
     engine = persona_engine_for(scenario=scenario, exam=exam)
     if engine.name != "scripted":
         return  # an LLM persona has nothing to build (and must not be called here)
-    opening = (scenario.get("opening_line") or "").strip()
-    state = persona_state_initial(persona=persona, scenario=scenario)
-    history = [{"speaker": "persona", "text": opening}] if opening else []
-    # The engine's lazily built indexes: topic prompts, and every authored line (used for asides,
-    # which a greeting does not reach), then a throw-away reply for anything else it caches.
-    from simulations.personas import topics
-    from simulations.personas.engines import scripted
-
+    # The engine's lazily built indexes (topic prompts; every authored line, used for
+    # asides, which a greeting does not reach), then a throw-away reply for the rest.
     for build in (getattr(topics, "script_index_for", None), getattr(scripted, "_reply_index", None)):
         if build is not None:
             try:
                 build(persona=persona)
             except TypeError:
                 build(persona)
+    opening = (scenario.get("opening_line") or "").strip()
+    state = persona_state_initial(persona=persona, scenario=scenario)
+    history = [{"speaker": "persona", "text": opening}] if opening else []
     for _ in engine.reply_stream(persona=persona, scenario=scenario, state=state, history=history,
                                  trainee_text="Hello, how are you today?", seed=0):
         pass
 
 
-def persona_warm_for(*, session) -> Future | None:
-    version = session.scenario_version
+def _persona_warm_safe(*, version_id: int, persona: dict, scenario: dict, exam: bool) -> None:
+    try:
+        _persona_warm(persona=persona, scenario=scenario, exam=exam)
+    except Exception:
+        logger.exception("persona warm-up for scenario version %s failed", version_id)
+
+
+def _persona_warm_version(*, version, exam: bool = False) -> Future:
     with _warm_lock:
         future = _persona_warm_futures.get(version.pk)
         if future is None:
             future = _PERSONA_WARM.submit(
-                _persona_warm_safe, scenario_version_id=version.pk, persona=version.persona_data,
-                scenario=version.scenario_data, exam=session.exam,
+                _persona_warm_safe, version_id=version.pk, persona=version.persona_data,
+                scenario=version.scenario_data, exam=exam,
             )
             _persona_warm_futures[version.pk] = future
-        _session_warm[session.pk] = future
-    return future
+        return future
 
 
-def _persona_warm_safe(**kwargs) -> None:
-    try:
-        _persona_warm(**kwargs)
-    except Exception:
-        logger.exception("persona warm-up for scenario version %s failed", kwargs.get("scenario_version_id"))
-
-
-_warm_lock = threading.Lock()
+def persona_warm_for(*, session) -> None:
+    future = _persona_warm_version(version=session.scenario_version, exam=session.exam)
+    if not future.done():
+        with _warm_lock:
+            _session_warm[session.pk] = future
 
 
 async def _persona_ready(session_id: int) -> None:
-    future = _session_warm.pop(session_id, None)
+    with _warm_lock:
+        future = _session_warm.pop(session_id, None)
     if future is not None and not future.done():
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=60)
+
+
+def _persona_warm_all() -> None:
+    """Every playable scenario's persona, once, in the background (web start-up)."""
+    import time
+
+    from simulations.models import Scenario
+
+    started = time.monotonic()
+    close_old_connections()
+    try:
+        versions = [s.current_version for s in Scenario.objects.filter(is_archived=False, current_version__isnull=False)
+                    .select_related("current_version")]
+    except Exception:
+        logger.exception("persona warm-up: could not list scenarios")
+        return
+    finally:
+        close_old_connections()
+    futures = [_persona_warm_version(version=v) for v in versions]
+    for future in futures:
+        future.result()
+    logger.info("persona indexes warm: %d scenario versions in %.1f s", len(versions), time.monotonic() - started)
+
+
+if os.environ.get("ENGINES_WARM_ON_START") == "1":
+    threading.Thread(target=_persona_warm_all, name="persona-warm-all", daemon=True).start()
 
 
 # --- end perf ---------------------------------------------------------------------------------

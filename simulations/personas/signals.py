@@ -411,8 +411,8 @@ _ACT_PATTERNS: dict[str, str] = {
     r"|\bwhat i('?m asking| want| need)\b|\bi want (you|us|a|my|the|to)\b|\bplease (can|could|would) you\b|\bmy request\b"
     r"|\b(can|could|will) you (please )?(pay|book|arrange|take|keep|turn|put|do|sort|get|fix|give)\b|\bi'?m requesting\b",
     "refusal": r"\b(say|saying|answer is) no\b|\bi('?m| am) (not able|unable)|\bi can'?t (take|do|commit)|\bnot (able|going) to take\b|\bturn(ing)? (it|this) down\b",
-    "threat": r"\bif (you|it) (don'?t|won'?t|do not|will not|isn'?t|is not|happens)\b.{0,40}\b(i'?ll|i will|i'?m (going|gonna)|i'?m)\b"
-    r"|\bor else\b|\b(report|reporting|complain\w*|complaint|council|withhold\w*|lawyer|solicitor|tribunal|go over your head|start looking|resign|quit)\b"
+    "threat": r"\bif\b.{0,40}\b(don'?t|doesn'?t|won'?t|do not|does not|will not|isn'?t|is not|not|happens)\b.{0,40}\b(i'?ll|i will|i'?m (going|gonna)|i'?m)\b"
+    r"|\bor else\b|\b(report|reporting|complain\w*|complaint|council|withhold\w*|lawyer|solicitor|tribunal|hr|union|small claims|go over your head|start looking|resign|quit)\b"
     r"|\bconsequences\b|\bi'?m telling\b",
     "attack": r"\byou'?re (being )?(so |completely |totally |just )?(unreasonable|selfish|inconsiderate|lazy|useless|ridiculous|impossible|taking)"
     r"|\byou never\b|\byou always\b|\bsick of\b|\btaking the piss\b|\bneglect\b|\bbadly managed\b|\bjust like your\b|\bcan'?t believe you\b"

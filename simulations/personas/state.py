@@ -34,7 +34,7 @@ from simulations.personas.triggers import TriggerHits, persona_triggers_hit
 
 INITIAL_TRUST = 0.1
 UPSET_AGITATION = 0.5
-MAX_RAPPORT_PER_TURN = 0.15  # before trust_gain: no one opens up fully after one kind sentence
+MAX_RAPPORT_PER_TURN = 0.12  # before trust_gain: one kind sentence never lifts a medium partner past surface
 NON_CBT_EMOTIONS: dict[str, float] = {"anxious": 0.3, "angry": 0.1, "hurt": 0.1}
 
 # Which emotions each kind of harm stirs (only those the persona tracks move).
@@ -117,7 +117,9 @@ def _style(persona: dict, scenario: dict) -> str:
 
 def persona_state_initial(*, persona: dict, scenario: dict) -> PersonaState:
     difficulty = difficulty_resolve(scenario=scenario)
-    trust = min(INITIAL_TRUST, difficulty.disclosure_thresholds[0] / 2)  # always starts at surface
+    # Starts well below the first threshold: one kind sentence never lifts a partner past surface
+    # (except on easy), rapport has to be built over a few turns.
+    trust = min(INITIAL_TRUST, difficulty.disclosure_thresholds[0] / 4)
     agitation = 0.3 if _style(persona, scenario) == "upset" else 0.0
     state = PersonaState(trust=trust, emotions=_initial_emotions(persona), agitation=agitation)
     state.mood = _mood(trust=trust, agitation=agitation, difficulty=difficulty)

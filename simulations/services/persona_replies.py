@@ -27,6 +27,7 @@ from simulations.personas.engines.base import PersonaEngineUnavailable
 from simulations.personas.selection import persona_engine_for
 from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
+from simulations.personas.topics import persona_topic_match
 from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
 from simulations.services import session_events
 from simulations.services.generations import (
@@ -101,7 +102,8 @@ def _state_for(*, session: PracticeSession, turn: Turn, history: list[dict]) -> 
         if session.persona_state
         else persona_state_initial(persona=persona, scenario=scenario)
     )
-    state = persona_state_update(state=before, persona=persona, scenario=scenario, signals=signals)
+    topic = persona_topic_match(persona=persona, text=turn.text, history=history).name or ""
+    state = persona_state_update(state=before, persona=persona, scenario=scenario, signals=signals, topic=topic)
     data = state.to_dict()
     with transaction.atomic():
         Turn.objects.filter(pk=turn.pk).update(state_after=data)

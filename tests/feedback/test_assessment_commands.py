@@ -29,7 +29,11 @@ def _run(name: str, *args) -> tuple[str, str]:
 @pytest.mark.django_db
 def test_assess_round_trip_reports_bad_lines_by_number(tmp_path):
     lines = [
-        {"id": "a", "context": [{"speaker": "client", "text": "I smoke when I'm stressed."}], "utterance": "Do you smoke every day?"},
+        {
+            "id": "a",
+            "context": [{"speaker": "client", "text": "I smoke when I'm stressed."}],
+            "utterance": "Do you smoke every day?",
+        },
         "{not json",
         {"id": "b", "context": [], "utterance": "What brings you in today?"},
         {"id": "c", "context": [{"speaker": "client", "text": "hi"}]},  # no utterance
@@ -126,9 +130,23 @@ def test_evaluate_assessment_on_real_transcripts_and_jsonl(tmp_path):
     gold.write_text(
         "\n".join(
             [
-                json.dumps({"id": "q", "context": [], "utterance": "How do you feel about your drinking?", "labels": {"behaviour": "question", "question": "open"}}),
+                json.dumps(
+                    {
+                        "id": "q",
+                        "context": [],
+                        "utterance": "How do you feel about your drinking?",
+                        "labels": {"behaviour": "question", "question": "open"},
+                    }
+                ),
                 "[1, 2]",
-                json.dumps({"id": "i", "context": [], "utterance": "Drinking more than 14 units a week raises your risk of liver disease.", "labels": {"behaviour": "therapist_input", "input": "information"}}),
+                json.dumps(
+                    {
+                        "id": "i",
+                        "context": [],
+                        "utterance": "Drinking more than 14 units a week raises your risk of liver disease.",
+                        "labels": {"behaviour": "therapist_input", "input": "information"},
+                    }
+                ),
             ]
         )
         + "\n"

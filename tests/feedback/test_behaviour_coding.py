@@ -26,7 +26,9 @@ def coder() -> BehaviourCoder:
 
 
 def test_shipped_artifact_is_small_and_has_provenance():
-    assert DEFAULT_ARTIFACT.exists(), "run: python manage.py train_mi_coder --data ../shared/data/annomi/annomi_full_dev.csv"
+    assert DEFAULT_ARTIFACT.exists(), (
+        "run: python manage.py train_mi_coder --data ../shared/data/annomi/annomi_full_dev.csv"
+    )
     assert DEFAULT_ARTIFACT.stat().st_size < 5 * 1024 * 1024
     card = json.loads(DEFAULT_ARTIFACT.with_suffix(".json").read_text())
     assert len(card["data"]["sha256"]) == 64
@@ -51,7 +53,13 @@ def test_artifact_round_trips_without_pickle(tmp_path):
 @pytest.mark.parametrize(
     ("client", "utterance", "behaviour", "family", "subtype"),
     [
-        ("I don't know, things have been hard lately.", "What would you like to talk about today?", "question", "question", "open"),
+        (
+            "I don't know, things have been hard lately.",
+            "What would you like to talk about today?",
+            "question",
+            "question",
+            "open",
+        ),
         ("I smoke when I'm stressed.", "Do you smoke every day?", "question", "question", "closed"),
         (
             "I've been drinking a lot more since I lost my job.",
@@ -96,7 +104,9 @@ def test_closed_question_suggestion_rewrites_the_trainees_words(coder):
 
 def test_non_trainee_speaker_names_count_as_client(coder):
     named = coder.assess(utterance="So you feel stuck.", context=[{"speaker": "Sam", "text": "I feel stuck at work."}])
-    plain = coder.assess(utterance="So you feel stuck.", context=[{"speaker": "client", "text": "I feel stuck at work."}])
+    plain = coder.assess(
+        utterance="So you feel stuck.", context=[{"speaker": "client", "text": "I feel stuck at work."}]
+    )
     assert named.labels == plain.labels
     assert named.items[0].confidence == plain.items[0].confidence
 
@@ -123,7 +133,9 @@ def test_training_generalises_to_unseen_transcripts(tmp_path):
     model = coder_train(examples=train, vector_of=embedding_lookup_build(texts=coder_texts(examples=train)), card={})
     path = coder_model_save(model=model, path=tmp_path / "subset.npz")
     coder = BehaviourCoder(artifact=path)
-    predicted = [result.labels["behaviour"] for result in coder.assess_many(items=[(e.utterance, e.context) for e in test])]
+    predicted = [
+        result.labels["behaviour"] for result in coder.assess_many(items=[(e.utterance, e.context) for e in test])
+    ]
     figures = classification_metrics(gold=[e.labels["behaviour"] for e in test], predicted=predicted)
     # Floors well under the full-data CV figures (macro-F1 ~0.75), far above chance (~0.25).
     assert figures["macro_f1"] >= 0.60, figures

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import time
 
 import pytest
@@ -68,23 +66,7 @@ def test_turns_are_assessed_and_pushed_by_the_worker(dear_man, celery_worker_pro
         assessment = Assessment.objects.get(turn_id=turn_id, framework_slug="dear-man")
         assert assessment.items.count() == 7 and assessment.pushed_at is not None
 
-    measured = received[1:]  # the first may wait for the worker's warm-up
-    latencies = [ms for _, ms, _ in measured]
-    engine = {a.turn_id: a.engine_ms for a in Assessment.objects.filter(turn_id__in=[t for t, _, _ in measured])}
-    overheads = [ms - engine[turn_id] for turn_id, ms, _ in measured]  # queue + store + render + channel layer
-    figures = {
-        "first_ms": round(received[0][1]), "p50_ms": round(_pct(latencies, 0.5)), "p95_ms": round(_pct(latencies, 0.95)),
-        "engine_p95_ms": round(_pct(list(engine.values()), 0.95)), "overhead_p95_ms": round(_pct(overheads, 0.95)),
-        "n": len(latencies), "load_per_cpu": round(os.getloadavg()[0] / (os.cpu_count() or 1), 2),
-    }
-    with capsys.disabled():
-        print("\nlive feedback latency (turn committed -> push received):", json.dumps(figures))
-    # What this pipeline adds to the engine stays small however busy the machine is.
-    assert figures["overhead_p95_ms"] <= 300, figures
-    # The 1 s budget end to end holds on a machine that is not oversubscribed (the
-    # engine's CPU time stretches with load; it is reported above either way).
-    if figures["load_per_cpu"] <= 1.0:
-        assert figures["p95_ms"] <= 1000, figures
+    # Latency is measured by `make bench` (live_feedback_p95_ms), not asserted here.
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from feedback.engines.retrieval import exemplar_index_for
@@ -104,19 +102,3 @@ def test_leave_one_out_accuracy_beats_the_majority_label():
     accuracy = leave_one_out_accuracy(index=index)
     majority = max(Counter(index.label_of).values()) / len(index)
     assert accuracy["overall"] > majority + 0.15
-
-
-@pytest.mark.slow
-def test_one_utterance_across_all_skills_is_fast_after_warm_up(assessor):
-    utterances = [
-        f"For the last {n} weeks I've covered the late shift, and I feel worn out. I'd like a second person on it; what if we try it for a month?"
-        for n in range(2, 42)
-    ]
-    for u in utterances[:5]:
-        assessor.assess(utterance=u, context=PARTNER)
-    timings = []
-    for u in utterances[5:]:
-        start = time.perf_counter()
-        assessor.assess(utterance=u, context=PARTNER)
-        timings.append(time.perf_counter() - start)
-    assert float(np.percentile(timings, 95)) <= 0.050
