@@ -6,7 +6,7 @@ django.setup()), one after the other: the machine has 2 cores.
 
     python -m bench                      # everything
     python -m bench --only scripted,llm  # some figures
-    python -m bench --compare-nice       # also the scripted run with the worker at nice 0 and at nice 10
+    python -m bench --compare-nice       # also 30-s scripted runs with the worker at nice 0 and at nice 10
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns"
 FIGURE_TIMEOUT_S = 420
 
 
-def run_figure(name: str, *args: str) -> dict:
+def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([PY, "-m", "bench.run", name, out, *args], cwd=REPO, timeout=FIGURE_TIMEOUT_S,  # noqa: S603
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         try:
             result = json.loads(Path(out).read_text() or "{}")
         except json.JSONDecodeError:
@@ -69,7 +69,7 @@ def main() -> None:
         doc["worker_nice_comparison"] = {}
         for nice in ("0", "10"):
             print(f"bench: scripted with WORKER_NICE={nice}...", file=sys.stderr, flush=True)
-            result = run_figure("scripted", f"worker_nice={nice}")
+            result = run_figure("scripted", f"worker_nice={nice}", env={"BENCH_WS_SECONDS": "30"})
             timings.update(result.pop("_timings", {}))
             errors.update({f"{k}_nice{nice}": v for k, v in result.pop("_error", {}).items()})
             doc["worker_nice_comparison"][f"nice_{nice}"] = {

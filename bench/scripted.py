@@ -157,15 +157,17 @@ def _db_verify(clients: list[WsClient], session_ids: list[int]) -> dict:
     return {"lost": lost, "not_stored": stored_missing, "no_stored_reply": no_reply}
 
 
-def run(*, worker_nice: str | None = None) -> dict:
+def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> dict:
     t_start = time.perf_counter()
     env = {}
     if worker_nice is not None:
         env["WORKER_NICE"] = worker_nice
     app = App(name="scripted", env=env)
+    if conn_max_age is not None:  # experiment: persistent SQLite connections (settings only set it for PostgreSQL)
+        app.env["DATABASE_URL"] = f"sqlite:///{app.var_dir / 'db.sqlite3'}?conn_max_age={int(conn_max_age)}"
     try:
         app.prepare()
-        django_setup(app.var_dir)
+        django_setup(app.var_dir, **({"DATABASE_URL": app.env["DATABASE_URL"]} if conn_max_age is not None else {}))
         app.start()
         time.sleep(2.0)  # let start-up settle before the idle RSS reading
         rss_idle = app.rss_mb()
@@ -270,7 +272,7 @@ def run(*, worker_nice: str | None = None) -> dict:
                 turns_without_first_chunk=missing_first_chunk,
                 live_feedback_pushes_received=feedback_n, assessments_stored_by_worker=worker_assessed,
                 run=run_info,
-                worker_nice=worker_nice,
+                worker_nice=worker_nice, conn_max_age=conn_max_age,
             ),
             "scripted_ws_errors": figure(
                 value=n_errors, baseline=0, baseline_is="none expected", target="== 0", unit="count", n=sent_n,

@@ -218,7 +218,9 @@ def persona_warm_for(*, session) -> None:
 async def _persona_ready(session_id: int) -> None:
     with _warm_lock:
         future = _session_warm.pop(session_id, None)
-    if future is not None and not future.done():
+    # Wait only for a build in progress; one still queued behind other scenarios' builds
+    # (start-up) is not waited for: the reply builds what it needs itself, as before.
+    if future is not None and future.running():
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=60)
 

@@ -157,3 +157,40 @@ def test_evaluate_assessment_on_real_transcripts_and_jsonl(tmp_path):
     assert "line 2:" in err.getvalue()
     report = json.loads(out.getvalue())
     assert report["n"] == 2 and report["skipped_lines"] == 1
+
+
+@needs_annomi
+@pytest.mark.slow
+def test_train_mi_coder_writes_artifacts_with_provenance(tmp_path):
+    with ANNOMI.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    wanted = sorted({row["transcript_id"] for row in rows}, key=int)[:6]
+    subset = tmp_path / "subset.csv"
+    with subset.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(row for row in rows if row["transcript_id"] in wanted)
+    output = tmp_path / "coder.npz"
+    # --folds 0: no CV, so nothing to gate on and the fine-tuned file is written (a few steps only).
+    out, _ = _run(
+        "train_mi_coder", "--data", str(subset), "--output", str(output), "--folds", "0",
+        "--finetune-epochs", "1", "--finetune-max-steps", "3",
+    )  # fmt: skip
+    summary = json.loads(out)
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert len(card["data"]["sha256"]) == 64 and len(card["code_version_sha256"]) == 64
+    assert "--finetune-epochs 1" in card["command"]
+    assert card["finetuned"]["shipped"] is True and card["finetuned"]["config"]["seed"] == 13
+    tuned = tmp_path / "coder_finetuned.safetensors"
+    assert summary["finetuned"] == str(tuned) and tuned.exists()
+
+    from feedback.engines.behaviour_coding import BehaviourCoder
+
+    coder = BehaviourCoder(artifact=output)
+    assert coder.finetuned is not None
+    result = coder.assess(utterance="What brings you here today?", context=[])
+    assert result.labels["behaviour"] in {"reflection", "question", "therapist_input", "other"}
+
+    # Retraining without fine-tuning removes the stale fine-tuned file: it belongs to the old LR models.
+    _run("train_mi_coder", "--data", str(subset), "--output", str(output), "--folds", "0", "--finetune-epochs", "0")
+    assert not tuned.exists()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from feedback.engines.behaviour_coding import BehaviourCoder, miti_summary
+from feedback.engines.behaviour_coding.finetune import SUBTYPE_HEADS
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_load, coder_model_save
 from feedback.engines.behaviour_coding.suggestions import open_question_rewrite, reflection_rewrite, second_person
 from feedback.engines.types import UtteranceAssessment
@@ -185,3 +186,69 @@ def test_rewrites_reuse_the_speakers_words():
     assert reflection_rewrite(client_text="Yeah. I was drinking every night after my shift.") == (
         "It sounds like you were drinking every night after your shift."
     )
+
+
+# -- the fine-tuned MiniLM --------------------------------------------------
+
+
+def test_shipped_artifacts_stay_small_and_pickle_free():
+    from feedback.engines.behaviour_coding.model import ARTIFACT_DIR
+
+    files = [path for path in ARTIFACT_DIR.iterdir() if path.is_file()]
+    assert sum(path.stat().st_size for path in files) <= 100 * 1024 * 1024
+    assert {path.suffix for path in files} <= {".npz", ".json", ".safetensors"}
+    card = json.loads(DEFAULT_ARTIFACT.with_suffix(".json").read_text())
+    finetuned = DEFAULT_ARTIFACT.with_name("mi_coder_finetuned.safetensors")
+    if finetuned.exists():  # shipped only when it beat the LR blend on the same CV folds
+        assert card["finetuned"]["shipped"] is True
+        cv = card["cross_validation"]
+        assert cv["finetuned_blend"]["macro_f1"] > cv["blend"]["macro_f1"]
+        assert cv["finetuned_blend"]["kappa"] > cv["blend"]["kappa"]
+
+
+def test_coder_falls_back_to_the_lr_blend_without_finetuned_weights(tmp_path):
+    path = coder_model_save(model=coder_model_load(), path=tmp_path / "lr_only.npz")
+    lr_only = BehaviourCoder(artifact=path)
+    assert lr_only.finetuned is None
+    result = lr_only.assess(utterance="Do you smoke every day?", context=[{"speaker": "client", "text": "I smoke."}])
+    assert result.labels["behaviour"] == "question"
+
+
+@needs_annomi
+@pytest.mark.slow
+def test_finetuning_is_deterministic_and_round_trips(tmp_path):
+    from feedback.engines.behaviour_coding.annomi import annomi_utterances_load
+    from feedback.engines.behaviour_coding.finetune import (
+        FinetuneConfig,
+        finetune_train,
+        finetuned_load,
+        finetuned_save,
+        lower_states_compute,
+    )
+    from feedback.engines.behaviour_coding.training import coder_inputs
+
+    examples = annomi_utterances_load(path=ANNOMI)[:160]
+    inputs = coder_inputs(examples=examples)
+    config = FinetuneConfig(epochs=1, batch_size=16)
+    states = lower_states_compute(inputs=inputs, config=config)
+    kwargs = {
+        "inputs": inputs,
+        "behaviours": [example.labels["behaviour"] for example in examples],
+        "subtypes": {family: [example.labels.get(family) for example in examples] for family in SUBTYPE_HEADS},
+        "config": config,
+        "lower_states": states,
+        "max_steps": 6,
+    }
+    first, second = finetune_train(**kwargs), finetune_train(**kwargs)
+    probe = inputs[:24]
+    np.testing.assert_allclose(
+        first.probabilities(inputs=probe)["behaviour"], second.probabilities(inputs=probe)["behaviour"], atol=1e-6
+    )
+    path = finetuned_save(coder=first, path=tmp_path / "tuned.safetensors", blend_weight=0.4)
+    assert path.stat().st_size < 20 * 1024 * 1024
+    again = finetuned_load(path=path)
+    assert again.blend_weight == 0.4
+    before, after = first.probabilities(inputs=probe), again.probabilities(inputs=probe)
+    for name in ("behaviour", *SUBTYPE_HEADS):
+        np.testing.assert_allclose(before[name], after[name], atol=5e-3)  # fp16 storage
+        np.testing.assert_allclose(after[name].sum(axis=1), 1.0, atol=1e-5)

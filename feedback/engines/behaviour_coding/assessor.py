@@ -2,7 +2,10 @@
 
 The shipped model (artifacts/mi_coder.npz) is loaded once per process; the
 embeddings of context turns are cached, because in a live session each turn
-is seen again as the next turn's context.
+is seen again as the next turn's context. When the fine-tuned MiniLM
+(artifacts/mi_coder_finetuned.safetensors) sits next to it, its behaviour
+probabilities are blended in with the weight recorded at training time;
+without it the coder falls back to the logistic-regression blend alone.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from feedback.engines.behaviour_coding.encoding import (
     texts_needed,
 )
 from feedback.engines.behaviour_coding.features import PHRASES
+from feedback.engines.behaviour_coding.finetune import FinetunedCoder, finetuned_load, finetuned_path_for
 from feedback.engines.behaviour_coding.miti import DEFAULT_TARGETS
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, CoderModel, coder_model_load
 from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, question_sentence
@@ -47,6 +51,18 @@ def _shared_model(path: str) -> CoderModel:
     return coder_model_load(path=Path(path))
 
 
+@lru_cache(maxsize=4)
+def _shared_finetuned(path: str) -> FinetunedCoder | None:
+    """The fine-tuned model next to an artifact, or None (fallback: LR blend only) when it is not there."""
+    weights = finetuned_path_for(artifact=Path(path))
+    if not weights.exists():
+        return None
+    from trainer_app.engines.embeddings import _torch_threads_limit
+
+    _torch_threads_limit()  # the project's torch thread policy (TORCH_THREADS, default 1), as for embeddings
+    return finetuned_load(path=weights)
+
+
 class BehaviourCoder:
     """Assessor for behaviour-coding frameworks (MI): `assess(*, utterance, context) -> UtteranceAssessment`."""
 
@@ -58,11 +74,13 @@ class BehaviourCoder:
         framework: dict | None = None,
         artifact: Path = DEFAULT_ARTIFACT,
         embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+        use_finetuned: bool = True,
     ) -> None:
         self.framework = framework or {}
         self.slug = str(self.framework.get("slug") or "mi")
         self.targets = {**DEFAULT_TARGETS, **(self.framework.get("targets") or {})}
         self.model = _shared_model(str(Path(artifact).resolve()))
+        self.finetuned = _shared_finetuned(str(Path(artifact).resolve())) if use_finetuned else None
         self._embed_fn = embed_fn
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -116,6 +134,10 @@ class BehaviourCoder:
         behaviour = (1 - model.sparse_weight) * aligned(model.dense, dense_x) + model.sparse_weight * aligned(
             model.sparse, sparse_x
         )
+        if self.finetuned is not None:
+            tuned = self.finetuned.probabilities(inputs=inputs)
+            weight = self.finetuned.blend_weight
+            behaviour = (1 - weight) * behaviour + weight * tuned["behaviour"]
         subtypes = {family: linear.proba(dense_x) for family, linear in model.subtypes.items()}
         return behaviour, subtypes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import platform
@@ -13,9 +14,18 @@ import sklearn
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.engines.behaviour_coding.annomi import annomi_utterances_load, file_sha256
+from feedback.engines.behaviour_coding.finetune import (
+    FinetuneConfig,
+    finetune_train,
+    finetuned_path_for,
+    finetuned_save,
+    lower_states_compute,
+)
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_save
 from feedback.engines.behaviour_coding.training import (
+    FINETUNED_WEIGHT,
     coder_cross_validate,
+    coder_inputs,
     coder_texts,
     coder_train,
     embedding_lookup_build,
@@ -25,7 +35,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "engines" / "behaviour_codin
 
 
 # The modules that decide the artifact's contents (assessor and suggestions only read it).
-TRAINING_MODULES = ("annomi.py", "features.py", "encoding.py", "model.py", "training.py", "metrics.py")
+TRAINING_MODULES = (
+    "annomi.py", "features.py", "encoding.py", "model.py", "training.py", "metrics.py", "finetune.py",
+)  # fmt: skip
 
 
 def code_version() -> str:
@@ -46,6 +58,18 @@ class Command(BaseCommand):
             "--output", type=Path, default=DEFAULT_ARTIFACT, help=f"artifact .npz (default {DEFAULT_ARTIFACT})"
         )
         parser.add_argument("--folds", type=int, default=5, help="grouped CV folds (by transcript); 0 skips CV")
+        parser.add_argument(
+            "--finetune-epochs",
+            type=int,
+            default=FinetuneConfig.epochs,
+            help="epochs for the fine-tuned MiniLM (0: LR models only, no fine-tuned artifact)",
+        )
+        parser.add_argument(
+            "--finetune-layers", type=int, default=FinetuneConfig.trainable_layers, help="top MiniLM layers trained"
+        )
+        parser.add_argument(
+            "--finetune-max-steps", type=int, default=None, help=argparse.SUPPRESS
+        )  # tests: a few steps only
 
     def handle(self, *args, **options):
         data: Path = options["data"]
@@ -65,15 +89,38 @@ class Command(BaseCommand):
             f"{len(examples)} therapist utterances from {len({e.group for e in examples})} transcripts; embedding…"
         )
         vector_of = embedding_lookup_build(texts=coder_texts(examples=examples))
+        finetune = None
+        lower_states = None
+        if options["finetune_epochs"] > 0:
+            finetune = FinetuneConfig(epochs=options["finetune_epochs"], trainable_layers=options["finetune_layers"])
+            self.stderr.write("running the frozen MiniLM layers once over every utterance…")
+            lower_states = lower_states_compute(inputs=coder_inputs(examples=examples), config=finetune)
         figures = {}
         if options["folds"]:
             self.stderr.write(f"grouped {options['folds']}-fold cross-validation…")
-            figures = coder_cross_validate(examples=examples, vector_of=vector_of, folds=options["folds"])
+            figures = coder_cross_validate(
+                examples=examples,
+                vector_of=vector_of,
+                folds=options["folds"],
+                finetune_config=finetune,
+                lower_states=lower_states,
+                finetune_max_steps=options["finetune_max_steps"],
+            )
+        # Ship the fine-tuned model only when, on the same folds, it beats the LR blend on macro-F1 and kappa.
+        finetuned_wins = finetune is not None and (
+            not figures
+            or (
+                figures["finetuned_blend"]["macro_f1"] > figures["blend"]["macro_f1"]
+                and figures["finetuned_blend"]["kappa"] > figures["blend"]["kappa"]
+            )
+        )
         card = {
             "model": "offline MI behaviour coder (embedding LR + n-gram LR blend, subtype LRs)",
             "format": "numpy .npz (allow_pickle=False) + this JSON",
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": f"python manage.py train_mi_coder --data {data} --output {output} --folds {options['folds']}",
+            "command": f"python manage.py train_mi_coder --data {data} --output {output} --folds {options['folds']}"
+            f" --finetune-epochs {options['finetune_epochs']} --finetune-layers {options['finetune_layers']}"
+            + (f" --finetune-max-steps {options['finetune_max_steps']}" if options["finetune_max_steps"] else ""),
             "code_version_sha256": code_version(),
             "data": {
                 "file": data.name,
@@ -86,17 +133,51 @@ class Command(BaseCommand):
             "environment": {"python": platform.python_version(), "scikit_learn": sklearn.__version__},
             "cross_validation": figures,
         }
+        if finetune is not None:
+            card["finetuned"] = {
+                "shipped": finetuned_wins,
+                "file": finetuned_path_for(artifact=output).name if finetuned_wins else None,
+                "model": "bundled all-MiniLM-L6-v2, top layers fine-tuned as a (client turn, utterance) pair "
+                "classifier with behaviour + subtype heads; mean pooling; fp16 safetensors",
+                "config": {key: getattr(finetune, key) for key in finetune.__dataclass_fields__},
+                "blend_weight": FINETUNED_WEIGHT,
+                "torch": _torch_version(),
+            }
         model = coder_train(examples=examples, vector_of=vector_of, card=card)
+        finetuned_file = finetuned_path_for(artifact=output)
+        if finetuned_wins:
+            self.stderr.write("fine-tuning on every utterance…")
+            tuned = finetune_train(
+                inputs=coder_inputs(examples=examples),
+                behaviours=[example.labels["behaviour"] for example in examples],
+                subtypes={
+                    f: [example.labels.get(f) for example in examples] for f in ("reflection", "question", "input")
+                },
+                config=finetune,
+                lower_states=lower_states,
+                max_steps=options["finetune_max_steps"],
+            )
+            finetuned_save(coder=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT)
+        else:
+            for stale in (finetuned_file, finetuned_file.with_suffix(".json")):
+                stale.unlink(missing_ok=True)  # an old fine-tuned file must not outlive the model it was blended with
         card["seconds"] = round(time.monotonic() - started, 1)
         path = coder_model_save(model=model, path=output)
         summary = {
             "artifact": str(path),
             "bytes": path.stat().st_size,
+            "finetuned": str(finetuned_file) if finetuned_wins else None,
             "seconds": card["seconds"],
             **{
                 name: {key: figures[name][key] for key in ("accuracy", "macro_f1", "kappa")}
-                for name in ("baseline", "dense", "sparse", "blend")
+                for name in ("baseline", "dense", "sparse", "blend", "finetuned", "finetuned_blend")
                 if name in figures
             },
         }
         self.stdout.write(json.dumps(summary, indent=2))
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
