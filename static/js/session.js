@@ -204,13 +204,13 @@
         recorder.addEventListener("stop", () => {
           stream.getTracks().forEach((t) => t.stop());
           mic.setAttribute("aria-pressed", "false");
-          mic.textContent = "🎤 Record";
+          mic.textContent = "Record";
           const blob = new Blob(chunks, { type: (recorder.mimeType || mime || "audio/webm") });
           upload(blob).catch(() => swapOob('<div id="session-notice" class="notice notice-error" data-testid="session-notice" hx-swap-oob="true">The recording could not be sent. Check your connection and try again.</div>'));
         });
         recorder.start();
         mic.setAttribute("aria-pressed", "true");
-        mic.textContent = "⏹ Stop";
+        mic.textContent = "Stop recording";
       } catch (e) {
         swapOob('<div id="session-notice" class="notice notice-error" data-testid="session-notice" hx-swap-oob="true">The microphone is not available: ' + (e && e.message ? e.message.replace(/[<>&]/g, "") : "permission denied") + "</div>");
       }

@@ -302,7 +302,7 @@ def finetune_train(
                         epoch + 1,
                         step,
                         total,
-                        float(loss),
+                        float(loss.detach()),
                         time.monotonic() - started,
                     )
         network.eval()
