@@ -7,6 +7,7 @@ Paired clip by clip (direct, then through the app)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -121,3 +122,4 @@ def run() -> dict:
         }
     finally:
         app.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -43,16 +43,21 @@ def assess_offline() -> dict:
         if assessor is None:
             out[slug] = {"error": "no assessor (see feedback.engines.registry: assessor_for returned/raised unavailable)"}
             continue
-        for warm in ("Hello, thanks for coming in today.", "Could you say a bit more about that?", "I'd like us to agree on this."):
-            assessor.assess(utterance=warm, context=[])
-        ms = []
-        for text in utterances:
-            t0 = time.perf_counter()
-            assessor.assess(utterance=text, context=[{"speaker": "partner", "text": "I don't know, it's been a hard week."}])
-            ms.append((time.perf_counter() - t0) * 1000)
-            times[(slug, text)] = ms[-1]
-        out[slug] = {"backend": assessor.backend, "kind": framework.get("kind"), "build_s": round(build_s, 2),
-                     "latency_ms": summary(ms)}
+        try:
+            for warm in ("Hello, thanks for coming in today.", "Could you say a bit more about that?",
+                         "I'd like us to agree on this."):
+                assessor.assess(utterance=warm, context=[])
+            ms = []
+            for text in utterances:
+                t0 = time.perf_counter()
+                assessor.assess(utterance=text, context=[{"speaker": "partner", "text": "I don't know, it's been a hard week."}])
+                ms.append((time.perf_counter() - t0) * 1000)
+                times[(slug, text)] = ms[-1]
+        except Exception as exc:  # noqa: BLE001 - reported, the other frameworks go on
+            out[slug] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        out[slug] = {"backend": getattr(assessor, "backend", type(assessor).__name__), "kind": framework.get("kind"),
+                     "build_s": round(build_s, 2), "latency_ms": summary(ms)}
     return {"per_framework": out, "embed_ms": base, "times": times}
 
 

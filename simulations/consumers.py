@@ -148,7 +148,7 @@ def warm_up_in_background() -> None:
         _STREAMS.submit(_warm_up)
 
 
-# --- perf (bench): warm scripted personas before their first turn ------------------------------
+# --- perf (bench): warm personas' indexes before their first turn ------------------------------
 # The scripted engine builds per-persona indexes lazily on the first reply (every
 # authored prompt and reply line embedded: ~100-150 texts, 0.5-3 s per persona on
 # 2 busy cores; ~35 s for the 17 starter personas). With many sessions starting
@@ -170,17 +170,21 @@ def _persona_warm(*, persona: dict, scenario: dict, exam: bool) -> None:
     from simulations.personas.selection import persona_engine_for
     from simulations.personas.state import persona_state_initial
 
+    # The topic index serves every engine (the persona state update matches topics);
+    # the scripted engine also indexes every authored line (asides, which a greeting
+    # does not reach), then a throw-away reply builds anything else it caches.
     engine = persona_engine_for(scenario=scenario, exam=exam)
-    if engine.name != "scripted":
-        return  # an LLM persona has nothing to build (and must not be called here)
-    # The engine's lazily built indexes (topic prompts; every authored line, used for
-    # asides, which a greeting does not reach), then a throw-away reply for the rest.
-    for build in (getattr(topics, "script_index_for", None), getattr(scripted, "_reply_index", None)):
+    builds = [getattr(topics, "script_index_for", None)]
+    if engine.name == "scripted":
+        builds.append(getattr(scripted, "_reply_index", None))
+    for build in builds:
         if build is not None:
             try:
                 build(persona=persona)
             except TypeError:
                 build(persona)
+    if engine.name != "scripted":
+        return  # an LLM persona must not be called here
     opening = (scenario.get("opening_line") or "").strip()
     state = persona_state_initial(persona=persona, scenario=scenario)
     history = [{"speaker": "persona", "text": opening}] if opening else []

@@ -182,7 +182,7 @@ def test_train_mi_coder_writes_artifacts_with_provenance(tmp_path):
     assert "--finetune-epochs 1" in card["command"]
     assert card["finetuned"]["shipped"] is True and card["finetuned"]["config"]["seed"] == 13
     tuned = tmp_path / "coder_finetuned.safetensors"
-    assert summary["finetuned"] == str(tuned) and tuned.exists()
+    assert summary["finetuned_file"] == str(tuned) and tuned.exists()
 
     from feedback.engines.behaviour_coding import BehaviourCoder
 

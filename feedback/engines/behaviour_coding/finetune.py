@@ -2,7 +2,7 @@
 
 Input pair: the client's last turn (its end, where the therapist picks up) and
 the therapist utterance, i.e. ``[CLS] client [SEP] utterance [SEP]``. The
-bundled all-MiniLM-L6-v2 encoder is fine-tuned with mean pooling and four
+bundled all-MiniLM-L6-v2 encoder is fine-tuned with mean pooling over the utterance tokens and four
 linear heads: the main behaviour (class-weighted loss) and, as auxiliary
 tasks, the reflection / question / input subtypes (each loss only on the
 utterances annotated with that subtype). On two CPU cores a full fine-tune
@@ -45,8 +45,8 @@ class FinetuneConfig:
     utterance_words: int = 70
     epochs: int = 2
     batch_size: int = 32
-    learning_rate: float = 5e-5
-    head_learning_rate: float = 1e-3
+    learning_rate: float = 1e-4
+    head_learning_rate: float = 1e-2
     warmup: float = 0.1
     weight_decay: float = 0.01
     subtype_loss_weight: float = 0.5
@@ -101,8 +101,8 @@ def _network_class():
                 | {family: torch.nn.Linear(hidden, len(labels)) for family, labels in SUBTYPE_HEADS.items()}
             )
 
-        def classify(self, states, attention_mask):
-            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        def classify(self, states, pool_mask):
+            mask = pool_mask.unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
             pooled = self.dropout(pooled)
             return {name: head(pooled) for name, head in self.heads.items()}
@@ -111,7 +111,8 @@ def _network_class():
             states = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
-            return self.classify(states, attention_mask)
+            # Pool over the utterance's tokens only (segment B); the layers still attend to the client's turn.
+            return self.classify(states, attention_mask * token_type_ids)
 
     return PairClassifier
 
@@ -173,7 +174,7 @@ def _additive_mask(attention_mask):
 
 
 def lower_states_compute(*, inputs: Sequence[CodingInput], config: FinetuneConfig = FinetuneConfig()) -> list:
-    """Hidden states below the trained layers, one (length, hidden) tensor per input; independent of training."""
+    """Hidden states below the trained layers and token types, one pair per input; independent of training."""
     torch = _torch()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
@@ -192,7 +193,10 @@ def lower_states_compute(*, inputs: Sequence[CodingInput], config: FinetuneConfi
                 hidden = encoder(**encoded, output_hidden_states=True).hidden_states[level]
                 lengths = encoded["attention_mask"].sum(dim=1).tolist()
                 for row, index in enumerate(chunk):
-                    states[index] = hidden[row, : lengths[row]].clone()
+                    states[index] = (
+                        hidden[row, : lengths[row]].clone(),
+                        encoded["token_type_ids"][row, : lengths[row]].clone(),
+                    )
         return states
     finally:
         torch.set_num_threads(previous_threads)
@@ -256,7 +260,7 @@ def finetune_train(
             ],
             weight_decay=config.weight_decay,
         )
-        lengths = np.array([state.shape[0] for state in lower_states])
+        lengths = np.array([state.shape[0] for state, _ in lower_states])
         steps_per_epoch = math.ceil(len(inputs) / config.batch_size)
         total = (
             steps_per_epoch * config.epochs if max_steps is None else min(max_steps, steps_per_epoch * config.epochs)
@@ -274,16 +278,18 @@ def finetune_train(
                 if step >= total:
                     break
                 width = int(lengths[batch].max())
-                hidden = torch.zeros(len(batch), width, lower_states[0].shape[1])
+                hidden = torch.zeros(len(batch), width, lower_states[0][0].shape[1])
                 mask = torch.zeros(len(batch), width)
+                pool = torch.zeros(len(batch), width)
                 for row, index in enumerate(batch):
-                    hidden[row, : lengths[index]] = lower_states[index]
+                    hidden[row, : lengths[index]] = lower_states[index][0]
                     mask[row, : lengths[index]] = 1.0
+                    pool[row, : lengths[index]] = lower_states[index][1].float()
                 additive = _additive_mask(mask)
                 for layer in top:
                     hidden = layer(hidden, additive)
                     hidden = hidden[0] if isinstance(hidden, tuple) else hidden
-                logits = network.classify(hidden, mask)
+                logits = network.classify(hidden, pool)
                 index = torch.as_tensor(batch)
                 loss = behaviour_loss(logits["behaviour"], y[index])
                 for family in SUBTYPE_HEADS:

@@ -166,7 +166,7 @@ class Command(BaseCommand):
         summary = {
             "artifact": str(path),
             "bytes": path.stat().st_size,
-            "finetuned": str(finetuned_file) if finetuned_wins else None,
+            "finetuned_file": str(finetuned_file) if finetuned_wins else None,
             "seconds": card["seconds"],
             **{
                 name: {key: figures[name][key] for key in ("accuracy", "macro_f1", "kappa")}
