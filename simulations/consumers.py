@@ -174,17 +174,10 @@ def _persona_warm(*, persona: dict, scenario: dict, exam: bool) -> None:
     # the scripted engine also indexes every authored line (asides, which a greeting
     # does not reach), then a throw-away reply builds anything else it caches.
     engine = persona_engine_for(scenario=scenario, exam=exam)
-    builds = [getattr(topics, "script_index_for", None)]
-    if engine.name == "scripted":
-        builds.append(getattr(scripted, "_reply_index", None))
-    for build in builds:
-        if build is not None:
-            try:
-                build(persona=persona)
-            except TypeError:
-                build(persona)
     if engine.name != "scripted":
+        topics.script_index_warm(persona=persona)
         return  # an LLM persona must not be called here
+    scripted.scripted_persona_warm(persona=persona)
     opening = (scenario.get("opening_line") or "").strip()
     state = persona_state_initial(persona=persona, scenario=scenario)
     history = [{"speaker": "persona", "text": opening}] if opening else []

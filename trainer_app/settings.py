@@ -118,6 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # perf: keep each thread's connection (the web process's session thread pools
+    # reuse theirs) instead of opening one, and running the PRAGMAs, per call.
+    # Safe with WAL: Django runs in autocommit, so an idle connection holds no read
+    # snapshot or lock; close_old_connections() (each pool call, each request, each
+    # Celery task) still drops a connection that errored or outlived this age.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     # A file, not memory, so worker and web subprocesses started by tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:

@@ -94,12 +94,36 @@ def script_content_hash(*, persona: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_build_locks: dict[tuple[str, str], threading.Lock] = {}  # per persona content, while its index is built
+
+
 def script_index_for(*, persona: dict) -> ScriptIndex:
     key = (str(persona.get("slug", "")), script_content_hash(persona=persona))
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+        build_lock = _build_locks.setdefault(key, threading.Lock())
+    # One build per persona content: threads asking meanwhile wait for it
+    # instead of embedding the same prompts again.
+    with build_lock:
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]
+        try:
+            return _script_index_build(key=key, persona=persona)
+        finally:
+            with _cache_lock:
+                _build_locks.pop(key, None)
+
+
+def script_index_warm(*, persona: dict) -> None:
+    """Build (once; concurrent callers wait for the same build) and cache the persona's topic index."""
+    script_index_for(persona=persona)
+
+
+def _script_index_build(*, key: tuple[str, str], persona: dict) -> ScriptIndex:
     topics = tuple(
         t for t in persona.get("script") or [] if t.get("prompts") and t.get("topic") != OFF_SCRIPT_TOPIC
     )

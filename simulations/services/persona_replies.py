@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from simulations.models import PracticeSession, Turn
 from simulations.personas.engines.base import PersonaEngineUnavailable
@@ -28,6 +28,7 @@ from simulations.personas.selection import persona_engine_for
 from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
 from simulations.personas.topics import persona_topic_match
+from simulations.personas.vectors import text_vectors
 from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
 from simulations.services import session_events
 from simulations.services.generations import (
@@ -65,16 +66,34 @@ def generation_is_stale(*, turn: Turn) -> bool:
     return time.time() - float(info.get("beat", 0)) > STALE_S
 
 
-def _claim(*, session_id: int, turn: Turn, steal_from: int | None) -> bool:
-    """Claim the session's one generation slot for ``turn`` (or take over a dead claim)."""
+def _claim(*, session_id: int, turn: Turn, steal_from: int | None, state_data: dict | None = None) -> bool:
+    """Claim the session's one generation slot for ``turn`` (or take over a dead claim).
+
+    perf: one write transaction carries the claim, its first heartbeat and, when
+    given, the persona state after ``turn`` (computed before claiming, see
+    ``_state_compute``): it used to be three (claim, state, first-chunk beat)."""
     held = Q(generating_for_turn__isnull=True) if steal_from is None else Q(generating_for_turn_id=steal_from)
+    # ...and only while ``turn`` still awaits its reply: a generation that found it
+    # awaiting may have answered it (and released the claim) while we computed the state.
+    answered = Exists(Turn.objects.filter(reply_to_id=turn.pk))
     with transaction.atomic():
         claimed = PracticeSession.objects.filter(
-            held, pk=session_id, status=PracticeSession.Status.ACTIVE
+            held, ~answered, pk=session_id, status=PracticeSession.Status.ACTIVE
         ).update(generating_for_turn=turn)
         if claimed:
             turn.meta = {**(turn.meta or {}), "generation": _beat()}
-            Turn.objects.filter(pk=turn.pk).update(meta=turn.meta)
+            fields = {"meta": turn.meta}
+            if state_data is not None:
+                # A generation that claimed this turn before us (then stopped) already
+                # applied the utterance: keep its state, never apply it twice.
+                stored = Turn.objects.filter(pk=turn.pk).values_list("state_after", flat=True).first()
+                if stored:
+                    turn.state_after = stored
+                else:
+                    fields["state_after"] = state_data
+                    PracticeSession.objects.filter(pk=session_id).update(persona_state=state_data)
+                    turn.state_after = state_data
+            Turn.objects.filter(pk=turn.pk).update(**fields)
     return bool(claimed)
 
 
@@ -88,11 +107,12 @@ def _still_claimed(*, session_id: int, turn_id: int) -> bool:
     ).exists()
 
 
-def _state_for(*, session: PracticeSession, turn: Turn, history: list[dict]) -> PersonaState:
-    """The persona state after ``turn``: computed once and kept on the turn, so a
-    regenerated reply does not apply the same utterance twice."""
+def _state_compute(*, session: PracticeSession, turn: Turn, history: list[dict]) -> tuple[PersonaState, dict | None]:
+    """The persona state after ``turn``, and its dict when it still has to be stored
+    (None: already kept on the turn, so a regenerated reply does not apply the
+    same utterance twice). No writes: ``_claim`` stores it with the claim."""
     if turn.state_after:
-        return PersonaState.from_dict(turn.state_after)
+        return PersonaState.from_dict(turn.state_after), None
     version = session.scenario_version
     persona, scenario = version.persona_data, version.scenario_data
     last_persona = next((h["text"] for h in reversed(history) if h["speaker"] == Turn.Speaker.PERSONA), "")
@@ -104,12 +124,19 @@ def _state_for(*, session: PracticeSession, turn: Turn, history: list[dict]) -> 
     )
     topic = persona_topic_match(persona=persona, text=turn.text, history=history).name or ""
     state = persona_state_update(state=before, persona=persona, scenario=scenario, signals=signals, topic=topic)
-    data = state.to_dict()
-    with transaction.atomic():
-        Turn.objects.filter(pk=turn.pk).update(state_after=data)
-        PracticeSession.objects.filter(pk=session.pk).update(persona_state=data)
-    turn.state_after = data
-    return state
+    return state, state.to_dict()
+
+
+def _reply_vector_warm(text: str) -> None:
+    """perf: embed the persona's line now, after it was sent, so the next turn's
+    signals (reflection against the persona's previous line) find it cached
+    instead of embedding it before the next reply can start."""
+    text = (text or "").strip()
+    if text:
+        try:
+            text_vectors(texts=[text])
+        except Exception:  # only a cache fill: the next turn embeds it itself
+            logger.debug("reply vector warm-up failed", exc_info=True)
 
 
 def _store_reply(*, session_id: int, turn: Turn, text: str, state: PersonaState, engine_name: str) -> Turn | None:
@@ -136,14 +163,16 @@ def _store_reply(*, session_id: int, turn: Turn, text: str, state: PersonaState,
     return reply
 
 
-def _stream(*, session: PracticeSession, turn: Turn, live: LiveGeneration, push: Push) -> Turn | None:
+def _stream(
+    *, session: PracticeSession, turn: Turn, state: PersonaState, history: list[dict], live: LiveGeneration, push: Push
+) -> Turn | None:
     version = session.scenario_version
-    history = turn_history_for_engine(session_id=session.pk, before_index=turn.index)
-    state = _state_for(session=session, turn=turn, history=history)
     engine = persona_engine_for(scenario=version.scenario_data, exam=session.exam)
     push(session_events.reply_start_event(trainee_turn_id=turn.pk))
     offset = 0
-    next_check = next_beat = time.monotonic()
+    next_check = time.monotonic()
+    # The claim carries the first heartbeat: a reply done within HEARTBEAT_S writes none.
+    next_beat = next_check + HEARTBEAT_S
     stream = engine.reply_stream(
         persona=version.persona_data,
         scenario=version.scenario_data,
@@ -185,6 +214,7 @@ def _stream(*, session: PracticeSession, turn: Turn, live: LiveGeneration, push:
         push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
         return None
     push(session_events.reply_done_event(reply=reply))
+    _reply_vector_warm(reply.text)
     return reply
 
 
@@ -200,21 +230,32 @@ def persona_reply_generate(*, session_id: int, push: Push, steal_from: int | Non
         turn = turn_awaiting_reply(session_id=session_id)
         if turn is None:
             return last_reply
-        if not _claim(session_id=session_id, turn=turn, steal_from=steal_from):
-            return last_reply  # someone else is generating (or the session ended)
-        steal_from = None
         session = PracticeSession.objects.select_related("scenario_version").get(pk=session_id)
+        if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != steal_from:
+            return last_reply  # someone else is generating (or the session ended): the claim would fail
+        history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
+        state, state_data = _state_compute(session=session, turn=turn, history=history)
+        if not _claim(session_id=session_id, turn=turn, steal_from=steal_from, state_data=state_data):
+            return last_reply  # someone else is generating (or the session ended)
+        if state_data is not None and turn.state_after is not state_data:
+            state = PersonaState.from_dict(turn.state_after)  # applied by an earlier claim of this turn
+        steal_from = None
         live = generation_register(session_id=session_id, turn_id=turn.pk)
+        reply, unavailable = None, None
         try:
-            reply = _stream(session=session, turn=turn, live=live, push=push)
+            reply = _stream(session=session, turn=turn, state=state, history=history, live=live, push=push)
         except PersonaEngineUnavailable as exc:
-            logger.warning("session %s: persona engine unavailable: %s", session_id, exc.message)
+            unavailable = exc
+        finally:
+            generation_unregister(live=live)
+            if reply is None:  # a stored reply released the claim in the same transaction
+                _release(session_id=session_id, turn_id=turn.pk)
+        if unavailable is not None:
+            # Released before the notice: "Try again" right after it must find the slot free.
+            logger.warning("session %s: persona engine unavailable: %s", session_id, unavailable.message)
             push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
             push(session_events.notice_event(message=UNREACHABLE_MESSAGE, retry=True))
             return None
-        finally:
-            generation_unregister(live=live)
-            _release(session_id=session_id, turn_id=turn.pk)
         if reply is None:
             return last_reply
         last_reply = reply

@@ -54,6 +54,7 @@ from simulations.personas.topics import (
     persona_topic_match,
     recent_topics,
     script_content_hash,
+    script_index_warm,
 )
 from simulations.personas.vectors import text_vectors
 
@@ -144,12 +145,39 @@ _reply_cache_lock = threading.Lock()
 _reply_cache: OrderedDict[tuple[str, str], tuple[list[tuple[str, int, str, str]], np.ndarray]] = OrderedDict()
 
 
+_reply_build_locks: dict[tuple[str, str], threading.Lock] = {}
+
+
 def _reply_index(persona: dict) -> tuple[list[tuple[str, int, str, str]], np.ndarray]:
     """All authored lines (topic, level, mood, text) with their vectors, for asides; cached per content."""
     key = (str(persona.get("slug", "")), script_content_hash(persona=persona))
     with _reply_cache_lock:
         if key in _reply_cache:
             return _reply_cache[key]
+        build_lock = _reply_build_locks.setdefault(key, threading.Lock())
+    with build_lock:  # one build per persona content; others wait for it
+        with _reply_cache_lock:
+            if key in _reply_cache:
+                return _reply_cache[key]
+        try:
+            return _reply_index_build(key=key, persona=persona)
+        finally:
+            with _reply_cache_lock:
+                _reply_build_locks.pop(key, None)
+
+
+def reply_index_warm(*, persona: dict) -> None:
+    """Build (once; concurrent callers wait for the same build) and cache the persona's authored-line index."""
+    _reply_index(persona)
+
+
+def scripted_persona_warm(*, persona: dict) -> None:
+    """Everything the scripted engine caches per persona: its topic index and authored-line index."""
+    script_index_warm(persona=persona)
+    reply_index_warm(persona=persona)
+
+
+def _reply_index_build(*, key: tuple[str, str], persona: dict) -> tuple[list[tuple[str, int, str, str]], np.ndarray]:
     lines = [
         (str(t.get("topic", "")), _level(r), str(r.get("mood") or "any"), str(r.get("text", "")).strip())
         for t in persona.get("script") or []
