@@ -153,7 +153,7 @@ class App:
         out = {}
         for child in psutil.Process(self.proc.pid).children():
             cmd = " ".join(child.cmdline())
-            if "daphne" in cmd:
+            if "daphne" in cmd or "uvicorn" in cmd:
                 out["web"] = child
             elif "celery" in cmd:
                 out["worker"] = child

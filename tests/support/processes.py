@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from trainer_app.management.commands.serve import web_command
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -56,7 +58,7 @@ def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | 
 def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Popen:
     log = log_path.open("ab")
     proc = subprocess.Popen(  # noqa: S603
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "trainer_app.asgi:application"],
+        web_command(host="127.0.0.1", port=port, workers=1),  # the server `make run` uses
         cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
     wait_for_port(port, proc=proc, timeout=60)

@@ -10,8 +10,22 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
+    """The ASGI server command line; tests start the web tier with it too."""
+    bin_dir = os.path.dirname(sys.executable)
+    if os.environ.get("WEB_SERVER", "uvicorn") == "daphne":
+        return [os.path.join(bin_dir, "daphne"), "-b", host, "-p", str(port), "trainer_app.asgi:application"]
+    # One Python process is held to one core by the GIL; several uvicorn worker
+    # processes share the port so the web tier can use every core.
+    return [
+        os.path.join(bin_dir, "uvicorn"), "trainer_app.asgi:application", "--host", host, "--port", str(port),
+        "--workers", str(workers), "--ws", "websockets", "--lifespan", "off", "--no-access-log",
+        "--log-level", "warning",
+    ]
+
+
 class Command(BaseCommand):
-    help = "Run daphne (web + websockets) and a Celery worker for all queues."
+    help = "Run the ASGI web server (HTTP + websockets) and a Celery worker for all queues."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -20,7 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, worker_concurrency: int, **options):
         bin_dir = os.path.dirname(sys.executable)
-        web = [os.path.join(bin_dir, "daphne"), "-b", host, "-p", str(port), "trainer_app.asgi:application"]
+        web = web_command(host=host, port=port, workers=int(os.environ.get("WEB_WORKERS", "2")))
         # Threads share one copy of each loaded model (embeddings, ASR) in the worker.
         worker = [
             os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
