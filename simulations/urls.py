@@ -25,5 +25,4 @@ urlpatterns: list = [
     path("practice/sessions/<int:pk>/", session_views.session_page, name="session_page"),
     path("practice/sessions/<int:pk>/voice/", session_views.session_voice, name="session_voice"),
     path("practice/sessions/<int:pk>/end/", session_views.session_end, name="session_end"),
-    path("practice/sessions/<int:pk>/debrief/", session_views.session_debrief, name="session_debrief_placeholder"),
 ]

@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.views.decorators.http import require_POST
 
 from simulations.events import session_push
@@ -103,29 +102,3 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
         event = session_events.ended_event(session_id=pk, debrief_url=session_debrief_path(pk))
         session_push(session_id=pk, **event)
     return redirect(session_debrief_path(pk))
-
-
-@login_required
-def session_debrief(request: HttpRequest, pk: int) -> HttpResponse:
-    """The debrief belongs to feedback (``feedback:debrief``); until it registers
-    that page, a simple placeholder. Decided per request, so neither app's URL
-    order matters: when feedback has the same path, its view answers."""
-    try:
-        url = reverse("feedback:debrief", args=[pk])
-    except NoReverseMatch:
-        url = None
-    if url and url != request.path:
-        return redirect(url)
-    if url:
-        try:
-            match = resolve(request.path_info, urlconf="feedback.urls")
-        except Resolver404:
-            match = None
-        if match is not None:
-            return match.func(request, *match.args, **match.kwargs)
-    access = _access(request, pk)
-    return render(
-        request,
-        "simulations/session_debrief_placeholder.html",
-        {"session": access.session, "turns": list(session_turns(session_id=pk)), "access": access},
-    )

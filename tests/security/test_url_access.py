@@ -58,7 +58,6 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "simulations:session_page": _session,
     "simulations:session_voice": _session_post,
     "simulations:session_end": _session_post,
-    "simulations:session_debrief_placeholder": _session,
     "feedback:author_framework_list": _admin_page,
     "feedback:author_framework_detail": _admin_page,
     "feedback:author_exemplar_create": _admin_page,

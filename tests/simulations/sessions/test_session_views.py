@@ -1,4 +1,4 @@
-"""The session page, ending a session, the debrief placeholder and the past-sessions panel."""
+"""The session page, ending a session (to the debrief) and the past-sessions panel."""
 
 from __future__ import annotations
 
