@@ -99,7 +99,19 @@ async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], i
     await asyncio.sleep(1.0)  # opening pushes settle
 
     procs = app.processes()
-    cpu0 = {n: p.cpu_times() for n, p in procs.items()}
+
+    def tree_cpu(proc):
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    cpu0 = {n: tree_cpu(p) for n, p in procs.items()}
+    load0 = os.getloadavg()
     lag: list[float] = []
     stop = asyncio.Event()
     monitor = asyncio.create_task(_lag_monitor(stop, lag))
@@ -110,7 +122,7 @@ async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], i
         for i, (c, (lines, offset)) in enumerate(zip(clients, plans, strict=True)) if c.ws is not None
     ))
     run_s = time.perf_counter() - t_run
-    cpu1 = {n: p.cpu_times() for n, p in procs.items()}
+    cpu1 = {n: tree_cpu(p) for n, p in procs.items()}
     # drain: every sent turn's reply done (or the deadline)
     deadline = time.perf_counter() + DRAIN_S
     while time.perf_counter() < deadline:
@@ -122,13 +134,14 @@ async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], i
     drain_s = time.perf_counter() - t_run - run_s
     stop.set()
     await monitor
-    cpu = {n: round((cpu1[n].user + cpu1[n].system) - (cpu0[n].user + cpu0[n].system), 1) for n in procs}
+    cpu = {n: round(cpu1[n] - cpu0[n], 1) for n in procs}
     for c in clients:
         await c.close()
     return {"connect_errors": connect_errors, "connect_s": round(connect_s, 2), "run_s": round(run_s, 1),
             "drain_s": round(drain_s, 1), "client_loop_lag_ms": summary(lag),
             "cpu_seconds_during_run": cpu, "cpu_cores_used_during_run": {n: round(v / run_s, 2) for n, v in cpu.items()},
-            "system_cpu_percent_during_run": psutil.cpu_percent(interval=None)}
+            "system_cpu_percent_during_run": psutil.cpu_percent(interval=None),
+            "load_avg_before_and_after_run": [round(load0[0], 2), round(os.getloadavg()[0], 2)]}
 
 
 def _db_verify(clients: list[WsClient], session_ids: list[int]) -> dict:
@@ -240,6 +253,8 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
                   for b, v in sorted(buckets.items())}
         turn_to_done = [c.reply_done[c.turn_ids[cid]] - s for c in clients for cid, s in c.sent.items()
                         if c.turn_ids.get(cid) in c.reply_done]
+        feedback_latency = [c.feedback[c.turn_ids[cid]] - s for c in clients for cid, s in c.sent.items()
+                            if c.turn_ids.get(cid) in c.feedback]
         errors = [e for c in clients for e in c.errors]
         notices = [n for c in clients for n in c.notices]
         closed_early = [c.closed for c in clients if c.closed and c.closed != "closed"]
@@ -271,6 +286,9 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
                 clients=n_clients, interval_s=INTERVAL_S, duration_s=DURATION_S, turns_sent=sent_n,
                 turns_without_first_chunk=missing_first_chunk,
                 live_feedback_pushes_received=feedback_n, assessments_stored_by_worker=worker_assessed,
+                live_feedback_under_this_load_ms=summary(feedback_latency),
+                live_feedback_note="the worker runs at a lower CPU priority than the web (serve's WORKER_NICE, "
+                                   "default 10): under this load feedback waits for idle CPU, replies do not",
                 run=run_info,
                 worker_nice=worker_nice, conn_max_age=conn_max_age,
             ),

@@ -38,6 +38,7 @@ from django.db import close_old_connections
 
 from simulations.events import session_group_name
 from simulations.forms.sessions import ChatMessageForm
+from simulations.personas.prefetch import utterance_vectors_prefetch
 from simulations.selectors.sessions import practice_session_access
 from simulations.services import session_events
 from simulations.services.generations import generation_live
@@ -175,7 +176,10 @@ def _persona_warm(*, persona: dict, scenario: dict, exam: bool) -> None:
     # does not reach), then a throw-away reply builds anything else it caches.
     engine = persona_engine_for(scenario=scenario, exam=exam)
     if engine.name != "scripted":
+        from simulations.personas.leak import leak_check_warm
+
         topics.script_index_warm(persona=persona)
+        leak_check_warm(persona=persona)  # the first reply sentence is checked against every fact view
         return  # an LLM persona must not be called here
     scripted.scripted_persona_warm(persona=persona)
     opening = (scenario.get("opening_line") or "").strip()
@@ -241,6 +245,9 @@ def _persona_warm_all() -> None:
     futures = [_persona_warm_version(version=v) for v in versions]
     for future in futures:
         future.result()
+    from trainer_app.gc_tuning import gc_freeze_after_warm_up
+
+    gc_freeze_after_warm_up()
     logger.info("persona indexes warm: %d scenario versions in %.1f s", len(versions), time.monotonic() - started)
 
 
@@ -352,6 +359,10 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             code = "too-long" if "text" in form.errors and len(str(content.get("text"))) > settings.CHAT_MESSAGE_MAX_CHARS else "invalid"
             await self._error(code, form.error_message() or "A message must be text.", client_id)
             return
+        # The utterance is embedded (for the persona state) while the turn is stored.
+        prefetch = asyncio.get_running_loop().run_in_executor(
+            _STREAMS, functools.partial(utterance_vectors_prefetch, text=form.cleaned_data["text"])
+        )
         try:
             event, _created = await _run(
                 _QUICK,
@@ -366,6 +377,7 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             return
         # Stored and committed (turn_stored announced) before any reply is generated.
         await self.channel_layer.group_send(self.group, {"type": "session.push", **event})
+        await prefetch  # never raises; the reply would otherwise embed the same text again
         # Also for a resend: a no-op when the turn has its reply or one is being generated.
         generation_spawn(layer=self.channel_layer, session_id=self.session_id)
 

@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP to Django, websockets through auth and an Origin check."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -14,6 +15,10 @@ from django.conf import settings  # noqa: E402
 
 from trainer_app.asgi_limits import RequestBodyLimit  # noqa: E402
 from trainer_app.routing import websocket_urlpatterns  # noqa: E402
+
+# The event loop shares the GIL with the threads that generate replies; by default a
+# busy thread keeps it for up to 5 ms before the loop may send what is ready.
+sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_S)
 
 if os.environ.get("ENGINES_WARM_ON_START") == "1":
     # Served processes load the persona models at start, not on the first reply.

@@ -9,7 +9,10 @@ Design: every process has one process-specific prefix; consumers' channels are
 ``specific.<prefix>!<random>``. One poller task per process reads all messages
 for its prefix in a single query and fans them out to local asyncio queues, so
 the cost is one query per poll interval however many sockets are open.
-Messages sent to a channel of this same process skip the database.
+Messages sent to a channel of this same process skip the database, and a
+group send reaches this process's members first, from memory, before the
+database is asked for members in other processes (latency of a persona's
+reply to the page that asked for it).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         self._local = threading.local()
         self._queues: dict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
         self._plain_waiters: dict[str, int] = defaultdict(int)
+        self._local_groups: dict[str, set[str]] = defaultdict(set)  # group -> this process's member channels
         self._poller: asyncio.Task | None = None
         self._poller_loop = None
         self._init_db()
@@ -188,6 +192,8 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
     async def group_add(self, group: str, channel: str) -> None:
         assert self.require_valid_group_name(group) and self.require_valid_channel_name(channel)
+        if self._is_local(channel):
+            self._local_groups[group].add(channel)
         await asyncio.to_thread(
             self._execute,
             "INSERT OR REPLACE INTO channel_group (group_name, channel, expires) VALUES (?, ?, ?)",
@@ -195,23 +201,31 @@ class SQLiteChannelLayer(BaseChannelLayer):
         )
 
     async def group_discard(self, group: str, channel: str) -> None:
+        members = self._local_groups.get(group)
+        if members is not None:
+            members.discard(channel)
+            if not members:
+                del self._local_groups[group]
         await asyncio.to_thread(
             self._execute, "DELETE FROM channel_group WHERE group_name = ? AND channel = ?", (group, channel)
         )
 
     async def group_send(self, group: str, message: dict) -> None:
         assert self.require_valid_group_name(group)
-        payload = msgpack.packb(message, use_bin_type=True)
+        delivered = set(self._local_groups.get(group, ()))
+        for channel in delivered:
+            with contextlib.suppress(ChannelFull):
+                await self.send(channel, message)
         channels = await asyncio.to_thread(self._group_channels, group)
-        remote = []
+        remote = [channel for channel in channels if not self._is_local(channel)]
+        # A member of this process added through the database only (another layer object) gets it now.
         for channel in channels:
-            if self._is_local(channel):
+            if self._is_local(channel) and channel not in delivered:
                 with contextlib.suppress(ChannelFull):
                     await self.send(channel, message)
-            else:
-                remote.append((channel, payload))
         if remote:
-            await asyncio.to_thread(self._insert, remote)
+            payload = msgpack.packb(message, use_bin_type=True)
+            await asyncio.to_thread(self._insert, [(channel, payload) for channel in remote])
 
     def _group_channels(self, group: str) -> list[str]:
         now = time.time()
@@ -233,6 +247,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
 
         await asyncio.to_thread(_flush)
         self._queues.clear()
+        self._local_groups.clear()
 
     async def expire(self) -> None:
         """Drop expired messages and group memberships (called by the worker's housekeeping)."""

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from trainer_app.engines.embeddings import embed, embed_one, get_model
+from trainer_app.engines.embeddings import embed, embed_one, embed_tokens, get_model
 
 logger = logging.getLogger(__name__)
 _mean_pooling: dict[int, bool] = {}
@@ -51,13 +51,7 @@ def embed_with_spans(*, text: str, spans: list[str]) -> tuple[np.ndarray, np.nda
         vectors = embed([text, *spans])
         return vectors[0], vectors[1:]
     try:
-        output = model.encode([text], output_value=None, convert_to_numpy=False, show_progress_bar=False)[0]
-        tokens = output["token_embeddings"].float().cpu().numpy()
-        sentence = output["sentence_embedding"].float().cpu().numpy()
-        encoding = model.tokenizer(
-            text, return_offsets_mapping=True, truncation=True, max_length=getattr(model, "max_seq_length", 256)
-        )
-        offsets = encoding["offset_mapping"]
+        sentence, tokens, offsets = embed_tokens(text)
         if len(offsets) != len(tokens):
             raise ValueError(f"{len(offsets)} offsets for {len(tokens)} token vectors")
     except Exception as exc:  # a model with a different output layout: correct but slower

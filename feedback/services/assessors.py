@@ -58,6 +58,9 @@ def assessors_warm() -> list[str]:
         except Exception:  # a broken framework must not stop the others (it is reported when used)
             logger.exception("could not warm the assessor for framework %s", slug)
     close_old_connections()
+    from trainer_app.gc_tuning import gc_freeze_after_warm_up
+
+    gc_freeze_after_warm_up()
     logger.info("feedback assessors warm: %s", ", ".join(warmed) or "none")
     return warmed
 

@@ -294,6 +294,17 @@ def _echo(reply: str, instructions: str) -> str:
     return ""
 
 
+def leak_check_warm(*, persona: dict) -> None:
+    """Embed every fact view the leak check may compare a reply with (any level), ahead of the first reply."""
+    from simulations.personas.facts import persona_facts_all
+
+    name = str(persona.get("name", ""))
+    first_name = name.split()[0] if name.strip() else ""
+    views = [v for fact in persona_facts_all(persona=persona) for v in _fact_views(_text_of(fact), first_name)]
+    if views:
+        text_vectors(texts=views)
+
+
 def reply_leak_check(
     *,
     reply: str,

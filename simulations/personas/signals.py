@@ -284,9 +284,12 @@ def _prototype_matrix() -> tuple[np.ndarray, list[str]]:
     return _proto["matrix"], _proto["labels"]
 
 
-def _segments(text: str) -> list[str]:
+def utterance_segments(text: str) -> list[str]:
+    """The sentences of an utterance that the signals look at (each embedded)."""
     parts = [p.strip() for p in _SENTENCE_SPLIT.split(text) if p and p.strip()]
     return parts[:_MAX_SEGMENTS] or [text.strip()]
+
+
 
 
 def _ramp(value: float, low: float, high: float) -> float:
@@ -338,7 +341,7 @@ def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSig
     text = (text or "").strip()
     if not text:
         return UtteranceSignals(text="")
-    segments = _segments(text)
+    segments = utterance_segments(text)
     last = (last_persona_text or "").strip()
     matrix, labels = _prototype_matrix()
     vectors = text_vectors(texts=[*segments, *([last] if last else [])])

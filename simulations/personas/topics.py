@@ -205,6 +205,14 @@ def looks_like_asr(text: str) -> bool:
     return len(text.split()) >= 3 and text == text.lower() and not re.search(r"[.,!?;:]", text)
 
 
+def topic_candidates(*, text: str) -> list[str]:
+    """The texts a topic match embeds: the whole utterance and its first sentences."""
+    text = (text or "").strip()
+    segments = [s for s in (p.strip() for p in _SPLIT.split(text)) if s][:4]
+    # The whole utterance too: a short question after a long preamble should not lose to the preamble.
+    return list(dict.fromkeys([text, *segments]))
+
+
 def persona_topic_match(
     *,
     persona: dict,
@@ -218,9 +226,7 @@ def persona_topic_match(
     text = (text or "").strip()
     if not text or not len(index.topics):
         return TopicMatch(None, "", 0.0, False)
-    segments = [s for s in (p.strip() for p in _SPLIT.split(text)) if s][:4]
-    # The whole utterance too: a short question after a long preamble should not lose to the preamble.
-    candidates = list(dict.fromkeys([text, *segments]))
+    candidates = topic_candidates(text=text)
     scores, shared = _topic_scores(index=index, vectors=text_vectors(texts=candidates), act_vector=dialogue_act_vector(text=text))
     for name in recent_topics(persona=persona, history=history):
         for i, topic in enumerate(index.topics):

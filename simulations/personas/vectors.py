@@ -16,7 +16,7 @@ import numpy as np
 
 from trainer_app.engines.embeddings import EMBEDDING_DIM, embed
 
-_MAX_ENTRIES = 4096
+_MAX_ENTRIES = 20000  # ~30 MB: every persona's fact views stay cached beside recent utterances
 _lock = threading.Lock()
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 

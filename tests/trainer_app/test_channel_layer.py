@@ -66,3 +66,34 @@ async def test_flush_empties_everything(layer):
     await layer.flush()
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive("plain.a"), 0.3)
+
+
+async def test_group_send_reaches_local_members_before_the_database_is_asked(layer, monkeypatch):
+    """A reply chunk for a page on this process must not wait for the database lookup of remote members."""
+    mine = await layer.new_channel()
+    await layer.group_add("session-2", mine)
+    asked = asyncio.Event()
+    original = layer._group_channels
+
+    def slow_lookup(group):
+        # The lookup runs in a thread; the local member must already have the message by now.
+        assert layer._queues[mine].qsize() == 1
+        asked.set()
+        return original(group)
+
+    monkeypatch.setattr(layer, "_group_channels", slow_lookup)
+    await layer.group_send("session-2", {"type": "reply.chunk", "n": 1})
+    assert asked.is_set()
+    assert await asyncio.wait_for(layer.receive(mine), 1) == {"type": "reply.chunk", "n": 1}
+
+
+async def test_group_discard_stops_local_delivery_and_order_is_kept(layer):
+    a = await layer.new_channel()
+    await layer.group_add("session-3", a)
+    for n in range(5):
+        await layer.group_send("session-3", {"type": "chunk", "n": n})
+    assert [(await asyncio.wait_for(layer.receive(a), 1))["n"] for _ in range(5)] == [0, 1, 2, 3, 4]
+    await layer.group_discard("session-3", a)
+    await layer.group_send("session-3", {"type": "chunk", "n": 99})
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(a), 0.2)

@@ -26,7 +26,16 @@ BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 EMBEDDING_DIM = 384
 
 _load_lock = threading.Lock()
-_state: dict = {"model": None, "backend": None, "production": False, "detail": "not loaded yet"}
+_state: dict = {"model": None, "encoder": None, "backend": None, "production": False, "detail": "not loaded yet"}
+
+
+def _setting(name: str, default: str) -> str:
+    try:
+        from django.conf import settings
+
+        return str(getattr(settings, name, default))
+    except Exception:  # usable outside Django (scripts, notebooks)
+        return os.environ.get(name, default)
 
 
 def _configured_model() -> str:
@@ -100,6 +109,22 @@ def _torch_threads_limit() -> None:
         torch.set_num_threads(threads)
 
 
+def _onnx_encoder(model):
+    """The ONNX Runtime path for ``model`` (EMBEDDINGS_RUNTIME=onnx, the default), or (None, why not)."""
+    runtime = _setting("EMBEDDINGS_RUNTIME", "onnx").strip().lower() or "onnx"
+    if runtime != "onnx":
+        return None, f"runtime: PyTorch (EMBEDDINGS_RUNTIME={runtime})"
+    from trainer_app.engines.embedding_onnx import OnnxSentenceEncoder, OnnxUnavailable
+
+    cache_dir = Path(_setting("VAR_DIR", str(Path.cwd() / "var"))) / "cache" / "embeddings"
+    try:
+        encoder = OnnxSentenceEncoder(model=model, cache_dir=cache_dir, threads=max(1, int(_setting("TORCH_THREADS", "1"))))
+    except OnnxUnavailable as exc:
+        logger.warning("embeddings: ONNX Runtime not used (%s); PyTorch computes the vectors", exc)
+        return None, f"runtime: PyTorch (ONNX Runtime not used: {exc})"
+    return encoder, "runtime: ONNX Runtime"
+
+
 def get_model():
     if _state["model"] is None:
         with _load_lock:
@@ -108,8 +133,15 @@ def get_model():
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 _torch_threads_limit()
                 model, backend, production, detail = _load()
-                _state.update(model=model, backend=backend, production=production, detail=detail)
+                encoder, runtime = _onnx_encoder(model)
+                _state.update(encoder=encoder, backend=backend, production=production, detail=f"{detail}; {runtime}")
+                _state["model"] = model  # last: other threads read "model" without the lock
     return _state["model"]
+
+
+def _encoder():
+    get_model()
+    return _state["encoder"]
 
 
 def embed(texts: list[str] | tuple[str, ...], *, batch_size: int = 64) -> np.ndarray:
@@ -117,10 +149,31 @@ def embed(texts: list[str] | tuple[str, ...], *, batch_size: int = 64) -> np.nda
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     model = get_model()
+    encoder = _state["encoder"]
+    if encoder is not None:
+        return encoder.encode(list(texts), batch_size=batch_size)
     vectors = model.encode(
         list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
     return vectors.astype(np.float32, copy=False)
+
+
+def embed_tokens(text: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """(normalised sentence vector, token vectors, character offsets per token) from one forward pass.
+
+    For mean-pooling models only (span pooling, see feedback.engines.span_embeddings)."""
+    model = get_model()
+    encoder = _state["encoder"]
+    if encoder is not None:
+        return encoder.encode_tokens(text)
+    output = model.encode([text], output_value=None, convert_to_numpy=False, show_progress_bar=False)[0]
+    tokens = output["token_embeddings"].float().cpu().numpy()
+    sentence = output["sentence_embedding"].float().cpu().numpy()
+    sentence = sentence / max(float(np.linalg.norm(sentence)), 1e-9)
+    encoding = model.tokenizer(
+        text, return_offsets_mapping=True, truncation=True, max_length=getattr(model, "max_seq_length", 256)
+    )
+    return sentence.astype(np.float32), tokens, list(encoding["offset_mapping"])
 
 
 def embed_one(text: str) -> np.ndarray:
