@@ -180,6 +180,10 @@ def _persona_warm(*, persona: dict, scenario: dict, exam: bool) -> None:
 
         topics.script_index_warm(persona=persona)
         leak_check_warm(persona=persona)  # the first reply sentence is checked against every fact view
+        if persona.get("partner"):
+            from simulations.personas.triggers import persona_triggers_hit
+
+            persona_triggers_hit(persona=persona, text="Hello, thanks for making time.")  # embeds its trigger lines
         return  # an LLM persona must not be called here
     scripted.scripted_persona_warm(persona=persona)
     opening = (scenario.get("opening_line") or "").strip()

@@ -1,0 +1,70 @@
+"""Work taken off the reply's critical path: the utterance embedded while its turn is stored,
+and every vector a first LLM reply needs (leak check, triggers) embedded before the first turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulations.personas import vectors
+from simulations.personas.facts import persona_hidden_facts, persona_visible_facts
+from simulations.personas.leak import leak_check_warm, reply_leak_check
+from simulations.personas.prefetch import utterance_vectors_prefetch
+from simulations.personas.signals import utterance_signals
+from simulations.personas.topics import persona_topic_match, script_index_warm
+from tests.simulations.personas.persona_dicts import starter_persona
+
+
+@pytest.fixture
+def embed_calls(monkeypatch):
+    calls: list[list[str]] = []
+    real = vectors.embed
+    with vectors._lock:
+        vectors._cache.clear()  # what earlier tests embedded must not make these pass
+
+    def counting(texts):
+        calls.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(vectors, "embed", counting)
+    return calls
+
+
+def test_prefetch_leaves_nothing_for_the_state_update_to_embed(embed_calls):
+    persona = starter_persona("cbt.yaml")
+    script_index_warm(persona=persona)
+    utterance_signals(text="Hi.", last_persona_text="Hello.")  # prototypes, once per process
+    text = "I hear that the week was hard. What happened on Tuesday when you got home?"
+    embed_calls.clear()
+    utterance_vectors_prefetch(text=text)
+    assert len(embed_calls) == 1 and text in embed_calls[0]
+    embed_calls.clear()
+    utterance_signals(text=text, last_persona_text="Hello.")
+    persona_topic_match(persona=persona, text=text, history=[])
+    assert embed_calls == []
+
+
+def test_prefetch_never_raises(monkeypatch):
+    def broken(texts):
+        raise RuntimeError("model gone")
+
+    monkeypatch.setattr(vectors, "embed", broken)
+    utterance_vectors_prefetch(text="A sentence no one embedded before, surely: 7f3a.")
+    utterance_vectors_prefetch(text="   ")
+
+
+def test_leak_check_warm_embeds_every_fact_view_for_any_level(embed_calls):
+    persona = starter_persona("cbt.yaml")
+    leak_check_warm(persona=persona)
+    embed_calls.clear()
+    reply = "I keep thinking about it."
+    text_vectors_for_reply = vectors.text_vectors(texts=[reply])  # the reply's own sentence, embedded once
+    assert text_vectors_for_reply.shape[0] == 1
+    embed_calls.clear()
+    for level in range(5):
+        reply_leak_check(
+            reply=reply,
+            hidden_facts=persona_hidden_facts(persona=persona, level=level),
+            visible_facts=persona_visible_facts(persona=persona, level=level),
+            persona_name=str(persona.get("name", "")),
+        )
+    assert embed_calls == []
