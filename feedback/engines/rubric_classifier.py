@@ -71,7 +71,7 @@ class RubricClassifier:
         self._cue_counts = [
             cue_matches(text=str(e.get("utterance", "")), skill=str(e.get("skill", ""))) for e in index.exemplars
         ]
-        self.models: dict[tuple[str, ...], tuple[StandardScaler, LogisticRegression] | None] = {}
+        self.models: dict[tuple[str, ...], _ScaledLogistic | None] = {}
         self._train()
 
     # -- features --------------------------------------------------------
@@ -140,7 +140,7 @@ class RubricClassifier:
             scaler = StandardScaler().fit(x)
             model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
             model.fit(scaler.transform(x), targets)
-            self.models[labels] = (scaler, model)
+            self.models[labels] = _ScaledLogistic.from_fitted(scaler=scaler, model=model)
 
     # -- prediction ------------------------------------------------------
 
@@ -167,13 +167,39 @@ class RubricClassifier:
         if trained is None:
             probabilities = dict(zip(labels, features[: len(labels)].tolist(), strict=True))
         else:
-            scaler, model = trained
-            proba = model.predict_proba(scaler.transform(features.reshape(1, -1)))[0]
+            proba = trained.predict_proba(features)
             probabilities = {lbl: 0.0 for lbl in labels}
-            probabilities.update({str(c): float(p) for c, p in zip(model.classes_, proba, strict=True)})
+            probabilities.update({c: float(p) for c, p in zip(trained.classes, proba, strict=True)})
         probabilities = _with_cue_prior(probabilities=probabilities, skill=skill, n_pos=len(positive), n_neg=len(negative))
         label = max(probabilities, key=probabilities.get)
         return SkillPrediction(label, float(probabilities[label]), probabilities, positive, negative, None)
+
+
+class _ScaledLogistic:
+    """A fitted StandardScaler + LogisticRegression as plain arrays.
+
+    Why: sklearn validates its input on every call (~1 ms for one row); the
+    worker predicts every skill of every turn, so the arithmetic is done here
+    (the same formula sklearn uses: softmax of the linear scores, or the
+    logistic function for two classes)."""
+
+    def __init__(self, *, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray, classes: list[str]):
+        self.mean, self.scale, self.coef, self.intercept, self.classes = mean, scale, coef, intercept, classes
+
+    @classmethod
+    def from_fitted(cls, *, scaler: StandardScaler, model: LogisticRegression) -> _ScaledLogistic:
+        return cls(mean=scaler.mean_.astype(np.float64), scale=scaler.scale_.astype(np.float64),
+                   coef=model.coef_.astype(np.float64), intercept=model.intercept_.astype(np.float64),
+                   classes=[str(c) for c in model.classes_])
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        scores = ((np.asarray(features, dtype=np.float64) - self.mean) / self.scale) @ self.coef.T + self.intercept
+        if self.coef.shape[0] == 1:  # two classes: one score for the second
+            positive = 1.0 / (1.0 + np.exp(-scores[0]))
+            return np.array([1.0 - positive, positive])
+        scores = scores - scores.max()
+        exp = np.exp(scores)
+        return exp / exp.sum()
 
 
 def _with_cue_prior(*, probabilities: dict[str, float], skill: str, n_pos: int, n_neg: int) -> dict[str, float]:
