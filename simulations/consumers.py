@@ -262,6 +262,12 @@ if os.environ.get("ENGINES_WARM_ON_START") == "1":
 # --- end perf ---------------------------------------------------------------------------------
 
 
+def _background_future(future: asyncio.Future) -> None:
+    # Kept referenced until done (a dropped future could be collected mid-run).
+    _background.add(future)
+    future.add_done_callback(_background.discard)
+
+
 def generation_spawn(*, layer, session_id: int, steal_from: int | None = None) -> asyncio.Task:
     task = asyncio.create_task(_generate(layer=layer, session_id=session_id, steal_from=steal_from))
     _background.add(task)
@@ -381,7 +387,7 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             return
         # Stored and committed (turn_stored announced) before any reply is generated.
         await self.channel_layer.group_send(self.group, {"type": "session.push", **event})
-        await prefetch  # never raises; the reply would otherwise embed the same text again
+        _background_future(prefetch)  # the reply reads the database meanwhile, then waits for these vectors
         # Also for a resend: a no-op when the turn has its reply or one is being generated.
         generation_spawn(layer=self.channel_layer, session_id=self.session_id)
 

@@ -11,35 +11,62 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import numpy as np
 
 from trainer_app.engines.embeddings import EMBEDDING_DIM, embed
 
 _MAX_ENTRIES = 20000  # ~30 MB: every persona's fact views stay cached beside recent utterances
+_WAIT_S = 10.0
 _lock = threading.Lock()
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_inflight: dict[str, Future] = {}  # text -> the embedding call computing it now
 
 
 def text_vectors(*, texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised float32 rows for ``texts`` (one embedding call for the misses)."""
+    """L2-normalised float32 rows for ``texts`` (one embedding call for the misses).
+
+    A text another thread is embedding right now is waited for, not embedded
+    again (the reply thread finds the utterance the consumer is prefetching)."""
     texts = list(texts)
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     found: dict[str, np.ndarray] = {}
+    waiting: dict[str, Future] = {}
+    mine: list[str] = []
+    ours: Future = Future()
     with _lock:
         for text in dict.fromkeys(texts):
             if text in _cache:
                 _cache.move_to_end(text)
                 found[text] = _cache[text]
-    missing = [t for t in dict.fromkeys(texts) if t not in found]
-    if missing:
-        vectors = embed(missing)
+            elif text in _inflight:
+                waiting[text] = _inflight[text]
+            else:
+                _inflight[text] = ours
+                mine.append(text)
+    if mine:
+        try:
+            vectors = embed(mine)
+        except BaseException as exc:
+            with _lock:
+                for text in mine:
+                    _inflight.pop(text, None)
+            ours.set_exception(exc)
+            raise
         with _lock:
-            for text, vector in zip(missing, vectors, strict=True):
+            for text, vector in zip(mine, vectors, strict=True):
                 found[text] = _cache[text] = vector
+                _inflight.pop(text, None)
             while len(_cache) > _MAX_ENTRIES:
                 _cache.popitem(last=False)
+        ours.set_result(dict(zip(mine, vectors, strict=True)))
+    for text, future in waiting.items():
+        try:
+            found[text] = future.result(timeout=_WAIT_S)[text]
+        except Exception:  # the other thread failed or is stuck: embed it here
+            found[text] = embed([text])[0]
     return np.stack([found[t] for t in texts])
 
 

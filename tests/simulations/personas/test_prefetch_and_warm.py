@@ -68,3 +68,46 @@ def test_leak_check_warm_embeds_every_fact_view_for_any_level(embed_calls):
             persona_name=str(persona.get("name", "")),
         )
     assert embed_calls == []
+
+
+def test_a_text_being_embedded_is_waited_for_not_embedded_twice(monkeypatch):
+    import threading
+
+    with vectors._lock:
+        vectors._cache.clear()
+    started, release = threading.Event(), threading.Event()
+    calls: list[list[str]] = []
+    real = vectors.embed
+
+    def slow(texts):
+        calls.append(list(texts))
+        started.set()
+        release.wait(5)
+        return real(texts)
+
+    monkeypatch.setattr(vectors, "embed", slow)
+    text = "Tell me more about what happened after the meeting."
+    first = threading.Thread(target=utterance_vectors_prefetch, kwargs={"text": text})
+    first.start()
+    assert started.wait(5)
+    result: list = []
+    second = threading.Thread(target=lambda: result.append(vectors.text_vectors(texts=[text])))
+    second.start()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert len(calls) == 1  # the second caller waited for the first call's vector
+    assert result and result[0].shape == (1, 384)
+
+
+def test_a_failed_embedding_is_not_left_in_flight(monkeypatch):
+    with vectors._lock:
+        vectors._cache.clear()
+
+    def broken(texts):
+        raise RuntimeError("model gone")
+
+    monkeypatch.setattr(vectors, "embed", broken)
+    with pytest.raises(RuntimeError):
+        vectors.text_vectors(texts=["a line nobody embedded"])
+    assert vectors._inflight == {}
