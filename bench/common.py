@@ -147,24 +147,25 @@ class App:
         return self.log_text()[-n:]
 
     def processes(self) -> dict:
-        """{"web": psutil.Process, "worker": psutil.Process} among serve's children."""
+        """{"web": [psutil.Process], "worker": [psutil.Process, ...]} among serve's children
+        (the workers: speech, and live feedback + analysis)."""
         import psutil
 
-        out = {}
+        out: dict[str, list] = {}
         for child in psutil.Process(self.proc.pid).children():
             cmd = " ".join(child.cmdline())
             if "daphne" in cmd or "uvicorn" in cmd:
-                out["web"] = child
+                out.setdefault("web", []).append(child)
             elif "celery" in cmd:
-                out["worker"] = child
+                out.setdefault("worker", []).append(child)
         return out
 
     def rss_mb(self) -> dict:
         import psutil
 
         out = {}
-        for name, proc in self.processes().items():
-            procs = [proc, *proc.children(recursive=True)]
+        for name, roots in self.processes().items():
+            procs = [p for root in roots for p in [root, *root.children(recursive=True)]]
             total = 0
             for p in procs:
                 with contextlib.suppress(psutil.Error):

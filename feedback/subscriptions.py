@@ -99,12 +99,22 @@ def _on_session_ended(sender=None, *, session_id: int, **kwargs) -> None:
     transaction.on_commit(lambda: feedback_publish_in_background(live_assess_session_rest, session_id))
 
 
+def _consumes_live_feedback(consumer) -> bool:
+    """Does this worker take the realtime queue? (A speech-only worker need not load assessors.)"""
+    try:
+        queues = consumer.app.amqp.queues.consume_from
+    except AttributeError:
+        return True
+    return not queues or "realtime" in queues
+
+
 def _warm_assessors(sender=None, **kwargs) -> None:
     # In a background thread: the worker takes tasks (and beats) meanwhile;
     # a turn arriving early waits on the framework's build lock.
     from feedback.services.assessors import assessors_warm_in_background
 
-    assessors_warm_in_background()
+    if sender is None or _consumes_live_feedback(sender):
+        assessors_warm_in_background()
 
 
 turn_stored.connect(_on_turn_stored, dispatch_uid="feedback.live_assess_turn")

@@ -25,7 +25,7 @@ def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Run the ASGI web server (HTTP + websockets) and a Celery worker for all queues."
+    help = "Run the ASGI web server (HTTP + websockets) and Celery workers: speech, and live feedback + analysis."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -35,24 +35,28 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, worker_concurrency: int, **options):
         bin_dir = os.path.dirname(sys.executable)
         web = web_command(host=host, port=port, workers=int(os.environ.get("WEB_WORKERS", "2")))
-        # Threads share one copy of each loaded model (embeddings, ASR) in the worker.
-        worker = [
-            os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
-            "--concurrency", str(worker_concurrency), "-Q", "realtime,speech,analysis",
-            "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-        ]
-        # Web and worker share this machine's cores: the worker (live feedback, speech) runs at a
-        # lower CPU priority, so under load assessment waits and the persona's reply does not
-        # (measured: 100 sessions on 2 cores, reply p95 ~900 ms at equal priority, ~75 ms at nice 10).
-        # It still gets every idle cycle. WORKER_NICE=0 gives both the same priority.
+        # Two workers, threads sharing one copy of each loaded model. Speech (voice turns: transcription,
+        # then the persona's reply) is part of the conversation and runs at the web's priority. Live
+        # feedback and analysis run at a lower CPU priority, so on a busy machine they wait and the
+        # conversation does not (measured: 100 sessions on 2 cores, reply p95 ~900 ms when feedback
+        # shared the web's priority, ~75 ms at nice 10). They still get every idle cycle.
+        # WORKER_NICE=0 gives them the same priority.
+        def worker(queues: str, name: str, concurrency: int) -> list[str]:
+            return [
+                os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
+                "--concurrency", str(concurrency), "-Q", queues, "--hostname", f"{name}@%h",
+                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            ]
+
         nice = int(os.environ.get("WORKER_NICE", "10"))
         lower = (lambda: os.nice(nice)) if nice > 0 else None
         procs = [
-            subprocess.Popen(worker, preexec_fn=lower),  # noqa: S603, PLW1509
+            subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency), preexec_fn=lower),  # noqa: S603, PLW1509
+            subprocess.Popen(worker("speech", "speech", 2)),  # noqa: S603
             subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
         ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
-                          f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and worker)")
+                          f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")
         stopping = False
 
         def stop(*_):

@@ -1,0 +1,56 @@
+"""`manage.py serve` (what `make run` starts): the web server and two workers, feedback at a lower CPU priority."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+from django.core.management import call_command
+
+
+class _FinishedProcess:
+    def __init__(self, args, **kwargs):
+        self.args, self.kwargs, self.returncode = args, kwargs, 0
+        started.append(self)
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+started: list[_FinishedProcess] = []
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    started.clear()
+    monkeypatch.setattr(subprocess, "Popen", _FinishedProcess)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep pytest's own Ctrl-C handling
+    return started
+
+
+def _queues(process) -> str:
+    return process.args[process.args.index("-Q") + 1]
+
+
+def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launched, monkeypatch):
+    monkeypatch.delenv("WORKER_NICE", raising=False)
+    call_command("serve", "--port", "8765")
+    workers = [p for p in launched if "celery" in p.args[0]]
+    web = [p for p in launched if "uvicorn" in p.args[0] or "daphne" in p.args[0]]
+    assert len(web) == 1 and web[0].kwargs["env"]["ENGINES_WARM_ON_START"] == "1"
+    by_queue = {_queues(p): p for p in workers}
+    assert set(by_queue) == {"realtime,analysis", "speech"}
+    assert by_queue["realtime,analysis"].kwargs.get("preexec_fn") is not None  # niced
+    assert by_queue["speech"].kwargs.get("preexec_fn") is None  # voice turns keep the web's priority
+    hostnames = {p.args[p.args.index("--hostname") + 1] for p in workers}
+    assert len(hostnames) == 2
+
+
+def test_worker_nice_zero_keeps_equal_priority(launched, monkeypatch):
+    monkeypatch.setenv("WORKER_NICE", "0")
+    call_command("serve", "--port", "8765")
+    assert all(p.kwargs.get("preexec_fn") is None for p in launched)
