@@ -56,7 +56,7 @@ _QUICK = ThreadPoolExecutor(max_workers=getattr(settings, "SESSION_QUICK_THREADS
 _STREAMS = ThreadPoolExecutor(
     max_workers=getattr(settings, "SESSION_STREAM_THREADS", 64), thread_name_prefix="session-reply"
 )
-_background: set[asyncio.Task] = set()  # generations outlive the socket that started them
+_background: set[asyncio.Future] = set()  # generations (and pushes) outlive the socket that started them
 
 
 def _with_connections(fn, kwargs):
@@ -385,8 +385,11 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
         except TurnRejected as exc:
             await self._error(exc.code, exc.message, client_id)
             return
-        # Stored and committed (turn_stored announced) before any reply is generated.
-        await self.channel_layer.group_send(self.group, {"type": "session.push", **event})
+        # Stored and committed (turn_stored announced) before any reply is generated. The echo is
+        # scheduled before the generation, so this process's pages get it first (its members are
+        # served from memory before the send's first await); the generation does not wait for the
+        # database lookup of members on other processes.
+        _background_future(asyncio.ensure_future(self.channel_layer.group_send(self.group, {"type": "session.push", **event})))
         _background_future(prefetch)  # the reply reads the database meanwhile, then waits for these vectors
         # Also for a resend: a no-op when the turn has its reply or one is being generated.
         generation_spawn(layer=self.channel_layer, session_id=self.session_id)
