@@ -230,6 +230,27 @@ async def _persona_ready(session_id: int) -> None:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout=60)
 
 
+def _reply_paths_warm() -> None:
+    """What a process's first reply would otherwise pay for: compiling the session partials
+    (Django's cached template loader compiles on first use) and building the openai SDK's
+    response types (pydantic validators, built lazily on the first streamed chunk)."""
+    from simulations.models import Turn
+    from simulations.personas.engines.llm import llm_config_from_settings
+
+    turn = Turn(pk=0, index=0, speaker=Turn.Speaker.TRAINEE, text="Hello.", source=Turn.Source.TEXT)
+    session_events.turn_event(turn=turn)
+    session_events.reply_start_event(trainee_turn_id=0)
+    session_events.notice_event(message="Warming up.", retry=True)
+    if llm_config_from_settings().configured:
+        from openai._models import construct_type
+        from openai.types.chat import ChatCompletionChunk
+
+        construct_type(type_=ChatCompletionChunk, value={
+            "id": "warm", "object": "chat.completion.chunk", "created": 0, "model": "warm",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi."}, "finish_reason": None}],
+        })
+
+
 def _persona_warm_all() -> None:
     """Every playable scenario's persona, once, in the background (web start-up)."""
     import time
@@ -249,6 +270,10 @@ def _persona_warm_all() -> None:
     futures = [_persona_warm_version(version=v) for v in versions]
     for future in futures:
         future.result()
+    try:
+        _reply_paths_warm()
+    except Exception:
+        logger.exception("reply path warm-up failed (the first reply will be slower)")
     from trainer_app.gc_tuning import gc_freeze_after_warm_up
 
     gc_freeze_after_warm_up()
