@@ -16,6 +16,8 @@ read a half-written file. Only models made of Transformer + mean Pooling
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -119,6 +121,17 @@ def _export(model, path: Path) -> None:
             os.unlink(tmp)
 
 
+@contextlib.contextmanager
+def _export_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class OnnxSentenceEncoder:
     """encode(texts) and encode_tokens(text) with the loaded model's tokenizer, on ONNX Runtime."""
 
@@ -135,7 +148,9 @@ class OnnxSentenceEncoder:
         self.path = Path(cache_dir) / f"sentence-encoder-{_weights_key(model)}.onnx"
         if not self.path.exists():
             try:
-                _export(model, self.path)
+                with _export_lock(self.path):  # processes starting together export once
+                    if not self.path.exists():
+                        _export(model, self.path)
             except Exception as exc:
                 raise OnnxUnavailable(f"export to ONNX failed: {type(exc).__name__}: {exc}") from exc
         options = ort.SessionOptions()
