@@ -62,7 +62,7 @@ def _weights_key(model) -> str:
     """A hash of the model's parameters (and export settings): a changed model gets a new file."""
     import torch
 
-    digest = hashlib.sha256(f"opset{_OPSET}:v1".encode())
+    digest = hashlib.sha256(f"opset{_OPSET}:v2".encode())
     with torch.no_grad():
         for name, tensor in model[0].auto_model.state_dict().items():
             digest.update(name.encode())
@@ -76,28 +76,23 @@ def _export(model, path: Path) -> None:
     import torch
 
     class _Graph(torch.nn.Module):
-        def __init__(self, transformer):
+        def __init__(self, transformer, with_token_types: bool):
             super().__init__()
             self.transformer = transformer
+            self.with_token_types = with_token_types
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            tokens = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, input_ids, attention_mask, *token_type_ids):
+            # Models whose tokenizer gives no token types (RoBERTa, MPNet) take none.
+            extra = {"token_type_ids": token_type_ids[0]} if self.with_token_types else {}
+            tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1), tokens
 
     transformer = model[0].auto_model.eval()
     sample = model.tokenizer(["a short sample sentence"], return_tensors="pt")
-    token_type_ids = sample.get("token_type_ids")
-    if token_type_ids is None:
-        token_type_ids = torch.zeros_like(sample["input_ids"])
-    axes = {"batch": 0, "tokens": 1}
-    dynamic = {
-        name: {axes["batch"]: "batch", axes["tokens"]: "tokens"}
-        for name in ("input_ids", "attention_mask", "token_type_ids", "token_embeddings")
-    }
+    inputs = ["input_ids", "attention_mask"] + (["token_type_ids"] if "token_type_ids" in sample else [])
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in [*inputs, "token_embeddings"]}
     dynamic["sentence_embedding"] = {0: "batch"}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
@@ -106,10 +101,10 @@ def _export(model, path: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on shape checks that do not affect this graph
             torch.onnx.export(
-                _Graph(transformer),
-                (sample["input_ids"], sample["attention_mask"], token_type_ids),
+                _Graph(transformer, with_token_types="token_type_ids" in inputs),
+                tuple(sample[name] for name in inputs),
                 tmp,
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                input_names=inputs,
                 output_names=["sentence_embedding", "token_embeddings"],
                 dynamic_axes=dynamic,
                 opset_version=_OPSET,
