@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from feedback.engines.behaviour_coding import BehaviourCoder, miti_summary
+from feedback.engines.behaviour_coding.encoding import coding_input_build
 from feedback.engines.behaviour_coding.finetune import SUBTYPE_HEADS
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_load, coder_model_save
 from feedback.engines.behaviour_coding.suggestions import open_question_rewrite, reflection_rewrite, second_person
@@ -212,6 +213,36 @@ def test_coder_falls_back_to_the_lr_blend_without_finetuned_weights(tmp_path):
     assert lr_only.finetuned is None
     result = lr_only.assess(utterance="Do you smoke every day?", context=[{"speaker": "client", "text": "I smoke."}])
     assert result.labels["behaviour"] == "question"
+
+
+def test_subtype_head_balance_divides_by_the_training_priors():
+    from feedback.engines.behaviour_coding.model import subtype_head_balance
+
+    head = np.array([[0.6, 0.2, 0.2, 0.0]])
+    balanced = subtype_head_balance(head, np.array([0.6, 0.2, 0.2, 0.0]))  # as likely as the priors: uniform
+    np.testing.assert_allclose(balanced, [[1 / 3, 1 / 3, 1 / 3, 0.0]])  # a class never seen in training stays 0
+    np.testing.assert_array_equal(subtype_head_balance(head, None), head)
+
+
+def test_shipped_finetuned_coder_needs_no_sentence_embeddings():
+    """Blended with the n-gram LR, the fine-tuned model is the only transformer pass of a call."""
+    if not DEFAULT_ARTIFACT.with_name("mi_coder_finetuned.safetensors").exists():
+        pytest.skip("no fine-tuned model shipped: the coder is the LR blend")
+
+    def refuse(texts):
+        raise AssertionError(f"sentence embeddings computed for {texts!r}")
+
+    coder = BehaviourCoder(embed_fn=refuse)
+    if coder.finetuned.blend_with != "sparse":
+        pytest.skip("the shipped fine-tuned model is blended with the LR blend, which embeds")
+    context = [{"speaker": "client", "text": "My wife keeps nagging me about smoking."}]
+    result = coder.assess(utterance="Are you ready to quit smoking?", context=context)
+    assert result.labels["behaviour"] == "question" and result.labels["question"] == "closed"
+    behaviour, subtypes = coder.probabilities(inputs=[coding_input_build(utterance="Hello.", context=context)])
+    np.testing.assert_allclose(behaviour.sum(axis=1), 1.0, atol=1e-5)
+    for family, probabilities in subtypes.items():  # columns in the order evaluate_assessment reads them
+        assert probabilities.shape == (1, len(coder.model.subtypes[family].classes))
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 @needs_annomi

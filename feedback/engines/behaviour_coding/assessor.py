@@ -1,11 +1,14 @@
 """BehaviourCoder: codes one trainee utterance with MI behaviour codes, offline.
 
-The shipped model (artifacts/mi_coder.npz) is loaded once per process; the
-embeddings of context turns are cached, because in a live session each turn
-is seen again as the next turn's context. When the fine-tuned MiniLM
-(artifacts/mi_coder_finetuned.safetensors) sits next to it, its behaviour
-probabilities are blended in with the weight recorded at training time;
-without it the coder falls back to the logistic-regression blend alone.
+The shipped model (artifacts/mi_coder.npz) is loaded once per process. When
+the fine-tuned MiniLM (artifacts/mi_coder_finetuned.safetensors) sits next to
+it, its probabilities are blended with the part and the weight recorded at
+training time: with the n-gram LR ("sparse", shipped: no sentence embeddings
+are computed, subtypes average its heads and the n-gram subtype LRs) or with
+the LR blend. Without it the coder falls back to the logistic-regression
+blend (sentence embeddings + n-grams); the embeddings of context turns are
+cached, because in a live session each turn is seen again as the next turn's
+context.
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ from feedback.engines.behaviour_coding.encoding import (
     texts_needed,
 )
 from feedback.engines.behaviour_coding.features import PHRASES
-from feedback.engines.behaviour_coding.finetune import FinetunedCoder, finetuned_load, finetuned_path_for
+from feedback.engines.behaviour_coding.finetune import (
+    SUBTYPE_HEADS,
+    FinetunedCoder,
+    finetuned_load,
+    finetuned_path_for,
+)
 from feedback.engines.behaviour_coding.miti import DEFAULT_TARGETS
-from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, CoderModel, coder_model_load
+from feedback.engines.behaviour_coding.model import (
+    DEFAULT_ARTIFACT,
+    CoderModel,
+    coder_model_load,
+    subtype_head_balance,
+)
 from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, question_sentence
 from feedback.engines.types import SkillAssessment, UtteranceAssessment
 
@@ -120,25 +133,42 @@ class BehaviourCoder:
 
     # -- coding ----------------------------------------------------------
     def probabilities(self, *, inputs: Sequence[CodingInput]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Behaviour probabilities (columns in BEHAVIOURS order) and subtype probabilities per family."""
-        self.embeddings_warm(texts=texts_needed(inputs=inputs))
+        """Behaviour probabilities (columns in BEHAVIOURS order) and subtype probabilities per family
+        (columns in the order of `self.model.subtypes[family].classes`)."""
         model = self.model
+        tuned = self.finetuned
+        if tuned is not None and tuned.blend_with == "sparse" and model.sparse_subtypes:
+            return self._probabilities_without_embeddings(inputs=inputs)
+        self.embeddings_warm(texts=texts_needed(inputs=inputs))
         scaled = model.lexical_scaler.apply(lexical_matrix_build(inputs=inputs))
         dense_x = dense_matrix_build(inputs=inputs, lexical_scaled=scaled, vector_of=self._vector_of)
         sparse_x = sparse_matrix_build(inputs=inputs, lexical_scaled=scaled, vectorizers=model.vectorizers())
-
-        def aligned(linear, x):
-            proba = linear.proba(x)
-            return proba[:, [linear.classes.index(label) for label in BEHAVIOURS]]
-
-        behaviour = (1 - model.sparse_weight) * aligned(model.dense, dense_x) + model.sparse_weight * aligned(
-            model.sparse, sparse_x
+        behaviour = (1 - model.sparse_weight) * _aligned(model.dense, dense_x, BEHAVIOURS) + model.sparse_weight * (
+            _aligned(model.sparse, sparse_x, BEHAVIOURS)
         )
-        if self.finetuned is not None:
-            tuned = self.finetuned.probabilities(inputs=inputs)
-            weight = self.finetuned.blend_weight
-            behaviour = (1 - weight) * behaviour + weight * tuned["behaviour"]
+        if tuned is not None:
+            weight = tuned.blend_weight
+            behaviour = (1 - weight) * behaviour + weight * tuned.probabilities(inputs=inputs)["behaviour"]
         subtypes = {family: linear.proba(dense_x) for family, linear in model.subtypes.items()}
+        return behaviour, subtypes
+
+    def _probabilities_without_embeddings(self, *, inputs: Sequence[CodingInput]):
+        """Fine-tuned pair model + n-gram LR: one transformer pass per call, no sentence embeddings."""
+        model, tuned = self.model, self.finetuned
+        scaled = model.lexical_scaler.apply(lexical_matrix_build(inputs=inputs))
+        sparse_x = sparse_matrix_build(inputs=inputs, lexical_scaled=scaled, vectorizers=model.vectorizers())
+        heads = tuned.probabilities(inputs=inputs)
+        weight = tuned.blend_weight
+        behaviour = (1 - weight) * _aligned(model.sparse, sparse_x, BEHAVIOURS) + weight * heads["behaviour"]
+        subtypes = {}
+        for family, linear in model.subtypes.items():
+            classes = linear.classes  # the column order callers read the subtype probabilities in
+            head = subtype_head_balance(heads[family], model.subtype_priors.get(family))
+            head = head[:, [SUBTYPE_HEADS[family].index(label) for label in classes]]
+            if family in model.sparse_subtypes:
+                subtypes[family] = (head + _aligned(model.sparse_subtypes[family], sparse_x, classes)) / 2
+            else:
+                subtypes[family] = head
         return behaviour, subtypes
 
     def assess_many(self, *, items: Sequence[tuple[str, list[dict]]]) -> list[UtteranceAssessment]:
@@ -192,6 +222,12 @@ class BehaviourCoder:
             feedback=_feedback_text(labels=labels, suggestion=suggestion),
             labels=labels,
         )
+
+
+def _aligned(linear, features, labels: Sequence[str]) -> np.ndarray:
+    """A linear model's probabilities with columns in the order of `labels`."""
+    probabilities = linear.proba(features)
+    return probabilities[:, [linear.classes.index(label) for label in labels]]
 
 
 def _evidence(*, code: str, utterance: str) -> str:

@@ -71,6 +71,19 @@ class Standardizer:
         return cls(mean=values.mean(axis=0).astype(np.float32), scale=scale.astype(np.float32))
 
 
+def subtype_head_balance(probabilities: np.ndarray, priors: np.ndarray | None) -> np.ndarray:
+    """A subtype head's probabilities divided by the training priors and renormalised (None: unchanged).
+
+    A class with no training example (prior 0) gets probability 0, as it does from the LR it is averaged with.
+    """
+    if priors is None:
+        return probabilities
+    priors = np.asarray(priors, dtype=np.float64)
+    balanced = np.where(priors > 0, probabilities / np.maximum(priors, 1e-12), 0.0)
+    total = balanced.sum(axis=1, keepdims=True)
+    return np.where(total > 0, balanced / np.where(total > 0, total, 1.0), probabilities)
+
+
 def tfidf_vectorizer_build(*, params: dict, vocabulary: list[str] | None = None, idf: np.ndarray | None = None):
     options = (
         {key: value for key, value in params.items() if key not in ("min_df", "max_features")}
@@ -97,7 +110,13 @@ class CoderModel:
     char_idf: np.ndarray
     sparse: LinearModel  # behaviour from word/char n-grams and cues
     sparse_weight: float  # behaviour probabilities = (1 - w) * dense + w * sparse
-    subtypes: dict[str, LinearModel]  # reflection / question / input
+    subtypes: dict[str, LinearModel]  # reflection / question / input, over the dense features
+    # The same over the n-gram features; averaged with the fine-tuned model's subtype heads when it is blended
+    # with the n-gram LR (then no sentence embeddings are computed). Empty in artifacts from before they existed.
+    sparse_subtypes: dict[str, LinearModel] = field(default_factory=dict)
+    # Training priors of the class-balanced subtype families (columns in SUBTYPE_LABELS order): the fine-tuned
+    # heads are divided by them so that they are balanced like the LRs they are averaged with.
+    subtype_priors: dict[str, np.ndarray] = field(default_factory=dict)
     card: dict = field(default_factory=dict)  # provenance and figures (the JSON next to the .npz)
     _vectorizers: tuple | None = None
 
@@ -144,6 +163,10 @@ def coder_model_save(*, model: CoderModel, path: Path) -> Path:
     }
     for family, linear in model.subtypes.items():
         arrays.update(_linear_arrays(f"subtype_{family}", linear))
+    for family, linear in model.sparse_subtypes.items():
+        arrays.update(_linear_arrays(f"sparsesubtype_{family}", linear))
+    for family, priors in model.subtype_priors.items():
+        arrays[f"subtypeprior_{family}"] = np.asarray(priors, dtype=np.float64)
     np.savez_compressed(path, **arrays)
     path.with_suffix(".json").write_text(json.dumps(model.card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
@@ -159,6 +182,11 @@ def coder_model_load(*, path: Path = DEFAULT_ARTIFACT) -> CoderModel:
             for key in arrays.files
             if key.startswith("subtype_") and key.endswith("__coef")
         }
+        sparse_subtypes = {
+            key[len("sparsesubtype_") : -len("__coef")]: _linear_from(arrays, key[: -len("__coef")])
+            for key in arrays.files
+            if key.startswith("sparsesubtype_") and key.endswith("__coef")
+        }
         card_path = path.with_suffix(".json")
         return CoderModel(
             lexical_scaler=Standardizer(arrays["lexical__mean"], arrays["lexical__scale"]),
@@ -170,5 +198,9 @@ def coder_model_load(*, path: Path = DEFAULT_ARTIFACT) -> CoderModel:
             sparse=_linear_from(arrays, "sparse"),
             sparse_weight=float(arrays["sparse_weight"]),
             subtypes=subtypes,
+            sparse_subtypes=sparse_subtypes,
+            subtype_priors={
+                key[len("subtypeprior_") :]: arrays[key] for key in arrays.files if key.startswith("subtypeprior_")
+            },
             card=json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {},
         )

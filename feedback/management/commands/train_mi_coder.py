@@ -23,6 +23,7 @@ from feedback.engines.behaviour_coding.finetune import (
 )
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_save
 from feedback.engines.behaviour_coding.training import (
+    FINETUNED_BLEND_WITH,
     FINETUNED_WEIGHT,
     coder_cross_validate,
     coder_inputs,
@@ -106,7 +107,8 @@ class Command(BaseCommand):
                 lower_states=lower_states,
                 finetune_max_steps=options["finetune_max_steps"],
             )
-        # Ship the fine-tuned model only when, on the same folds, it beats the LR blend on macro-F1 and kappa.
+        # Ship the fine-tuned model only when, on the same folds, its blend (with the FINETUNED_BLEND_WITH part)
+        # beats the LR blend on macro-F1 and kappa.
         finetuned_wins = finetune is not None and (
             not figures
             or (
@@ -115,7 +117,8 @@ class Command(BaseCommand):
             )
         )
         card = {
-            "model": "offline MI behaviour coder (embedding LR + n-gram LR blend, subtype LRs)",
+            "model": "offline MI behaviour coder: fine-tuned MiniLM pair classifier + n-gram LR when the fine-tuned "
+            "file is shipped, else embedding LR + n-gram LR blend; subtype LRs",
             "format": "numpy .npz (allow_pickle=False) + this JSON",
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": f"python manage.py train_mi_coder --data {data} --output {output} --folds {options['folds']}"
@@ -137,10 +140,12 @@ class Command(BaseCommand):
             card["finetuned"] = {
                 "shipped": finetuned_wins,
                 "file": finetuned_path_for(artifact=output).name if finetuned_wins else None,
-                "model": "bundled all-MiniLM-L6-v2, top layers fine-tuned as a (client turn, utterance) pair "
-                "classifier with behaviour + subtype heads; mean pooling; fp16 safetensors",
+                "model": "bundled all-MiniLM-L6-v2, its transformer layers fine-tuned as a (client turn, utterance) "
+                "pair classifier with behaviour + subtype heads; mean pooling over the utterance; safetensors "
+                "(layer matrices as int8 differences from the bundled model, the rest fp16)",
                 "config": {key: getattr(finetune, key) for key in finetune.__dataclass_fields__},
                 "blend_weight": FINETUNED_WEIGHT,
+                "blend_with": FINETUNED_BLEND_WITH,
                 "torch": _torch_version(),
             }
         model = coder_train(examples=examples, vector_of=vector_of, card=card)
@@ -157,7 +162,9 @@ class Command(BaseCommand):
                 lower_states=lower_states,
                 max_steps=options["finetune_max_steps"],
             )
-            finetuned_save(coder=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT)
+            finetuned_save(
+                coder=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT, blend_with=FINETUNED_BLEND_WITH
+            )
         else:
             for stale in (finetuned_file, finetuned_file.with_suffix(".json")):
                 stale.unlink(missing_ok=True)  # an old fine-tuned file must not outlive the model it was blended with
@@ -170,7 +177,15 @@ class Command(BaseCommand):
             "seconds": card["seconds"],
             **{
                 name: {key: figures[name][key] for key in ("accuracy", "macro_f1", "kappa")}
-                for name in ("baseline", "dense", "sparse", "blend", "finetuned", "finetuned_blend")
+                for name in (
+                    "baseline",
+                    "dense",
+                    "sparse",
+                    "blend",
+                    "finetuned",
+                    "finetuned_blend",
+                    "finetuned_lr_blend",
+                )  # fmt: skip
                 if name in figures
             },
         }
