@@ -53,9 +53,15 @@ def _publish_pool() -> ThreadPoolExecutor:
 
 
 def _publish(task, *args) -> None:
+    # The reply's first token is what the trainee waits for; its compute-heavy start (embedding,
+    # state update) takes a few tens of ms. Live feedback starts just after it, so that on a small
+    # machine the two do not run at once (feedback's budget is a second; LIVE_FEEDBACK_DELAY_S).
+    from django.conf import settings
+
+    countdown = float(getattr(settings, "LIVE_FEEDBACK_DELAY_S", 0) or 0)
     for attempt in (1, 2):
         try:
-            task.delay(*args)
+            task.apply_async(args=args, countdown=countdown if countdown > 0 else None)
             return
         except Exception:
             if attempt == 2:

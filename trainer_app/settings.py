@@ -229,13 +229,17 @@ REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES) + 1024 * 1024
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 
+# Live feedback on a turn starts this long after the turn is stored, when the reply's
+# compute-heavy start is over (feedback's budget is a second; the first token's is tens of ms).
+LIVE_FEEDBACK_DELAY_S = env.float("LIVE_FEEDBACK_DELAY_S", default=0.1)
+
 # --- Engines ------------------------------------------------------------------
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")
 # onnx: run the (mean-pooling) embedding model on ONNX Runtime, exported once into VAR_DIR/cache (same vectors, ~2.5x faster on CPU); torch: PyTorch.
 EMBEDDINGS_RUNTIME = env.str("EMBEDDINGS_RUNTIME", default="onnx")
 # How long a Python thread may hold the GIL before another may run (CPython's default 5 ms);
 # shorter keeps the web event loop responsive while reply threads compute.
-GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.001)
+GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.0002)
 TORCH_THREADS = env.int("TORCH_THREADS", default=1)  # intra-op threads per process (0 = torch's default)
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
