@@ -295,8 +295,7 @@ def _background_future(future: asyncio.Future) -> None:
 
 def generation_spawn(*, layer, session_id: int, steal_from: int | None = None) -> asyncio.Task:
     task = asyncio.create_task(_generate(layer=layer, session_id=session_id, steal_from=steal_from))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    _background_future(task)
     return task
 
 
@@ -346,9 +345,7 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             generation_spawn(layer=self.channel_layer, session_id=self.session_id, steal_from=steal_from)
         elif session.generating_for_turn_id and self.can_write:
             # Claimed elsewhere and alive (e.g. the voice worker); if it dies, take over later.
-            task = asyncio.create_task(self._resume_later())
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _background_future(asyncio.create_task(self._resume_later()))
 
     async def _resume_later(self) -> None:
         await asyncio.sleep(STALE_S + 0.5)

@@ -290,8 +290,6 @@ def utterance_segments(text: str) -> list[str]:
     return parts[:_MAX_SEGMENTS] or [text.strip()]
 
 
-
-
 def _ramp(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 

@@ -36,16 +36,13 @@ class OnnxUnavailable(Exception):  # noqa: N818 - reads as the reason
     """The model cannot run on ONNX Runtime here; the message says why."""
 
 
-def _modules(model) -> list:
-    return list(model)
-
-
 def onnx_exportable_reason(model) -> str:
     """"" when the model is Transformer + mean Pooling (+ Normalize), else why not."""
-    names = [type(module).__name__ for module in _modules(model)]
+    modules = list(model)
+    names = [type(module).__name__ for module in modules]
     if not names or names[0] != "Transformer":
         return f"first module is {names[:1]}, not a Transformer"
-    pooling = [m for m in _modules(model) if type(m).__name__ == "Pooling"]
+    pooling = [m for m in modules if type(m).__name__ == "Pooling"]
     if len(pooling) != 1:
         return "no single Pooling module"
     mode = getattr(pooling[0], "pooling_mode", None)
@@ -159,34 +156,34 @@ class OnnxSentenceEncoder:
             raise OnnxUnavailable(f"ONNX Runtime could not load {self.path.name}: {exc}") from exc
         self.uses_token_type_ids = "token_type_ids" in {i.name for i in self.session.get_inputs()}
 
-    def _feed(self, texts: list[str]) -> dict:
+    def _feed(self, texts: list[str], **tokenizer_options) -> dict:
         batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np", **tokenizer_options
         )
         ids = batch["input_ids"].astype(np.int64)
         feed = {"input_ids": ids, "attention_mask": batch["attention_mask"].astype(np.int64)}
         if self.uses_token_type_ids:
             tt = batch.get("token_type_ids")
             feed["token_type_ids"] = np.zeros_like(ids) if tt is None else tt.astype(np.int64)
+        if "offset_mapping" in batch:
+            feed["offset_mapping"] = batch["offset_mapping"]
         return feed
 
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-        """L2-normalised float32 rows, in the order given (batches of similar length: less padding)."""
+        """L2-normalised float32 rows, in the order given (batches of similar length: less padding).
+
+        Callers pass at least one text (``embeddings.embed`` answers an empty list itself)."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         rows: dict[int, np.ndarray] = {}
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             vectors = self.session.run(["sentence_embedding"], self._feed([texts[i] for i in chunk]))[0]
-            for i, vector in zip(chunk, vectors, strict=True):
-                rows[i] = vector
-        if rows:
-            out = np.stack([rows[i] for i in range(len(texts))]).astype(np.float32, copy=False)
-        return out
+            rows.update(zip(chunk, vectors, strict=True))
+        return np.stack([rows[i] for i in range(len(texts))]).astype(np.float32, copy=False)
 
     def encode_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
         """(normalised sentence vector, token vectors, character offsets of each token) for one text."""
-        encoding = self.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=self.max_length)
-        feed = self._feed([text])
+        feed = self._feed([text], return_offsets_mapping=True)  # one tokenizer pass for ids and offsets
+        offsets = [(int(a), int(b)) for a, b in feed.pop("offset_mapping")[0]]
         sentence, tokens = self.session.run(["sentence_embedding", "token_embeddings"], feed)
-        return sentence[0].astype(np.float32), tokens[0].astype(np.float32), list(encoding["offset_mapping"])
+        return sentence[0].astype(np.float32), tokens[0].astype(np.float32), offsets

@@ -33,18 +33,13 @@ def _setting(name: str, default: str) -> str:
     try:
         from django.conf import settings
 
-        return str(getattr(settings, name, default))
+        return str(getattr(settings, name, default) or "")
     except Exception:  # usable outside Django (scripts, notebooks)
         return os.environ.get(name, default)
 
 
 def _configured_model() -> str:
-    try:
-        from django.conf import settings
-
-        return getattr(settings, "EMBEDDINGS_MODEL", "") or ""
-    except Exception:  # usable outside Django (scripts, notebooks)
-        return os.environ.get("EMBEDDINGS_MODEL", "")
+    return _setting("EMBEDDINGS_MODEL", "")
 
 
 def bundled_model_path() -> Path:
@@ -99,12 +94,7 @@ def _torch_threads_limit() -> None:
     processes each spinning two torch threads was ~10x slower under load."""
     import torch
 
-    try:
-        from django.conf import settings
-
-        threads = int(getattr(settings, "TORCH_THREADS", 1))
-    except Exception:
-        threads = int(os.environ.get("TORCH_THREADS", "1"))
+    threads = int(_setting("TORCH_THREADS", "1"))
     if threads > 0:
         torch.set_num_threads(threads)
 
@@ -137,11 +127,6 @@ def get_model():
                 _state.update(encoder=encoder, backend=backend, production=production, detail=f"{detail}; {runtime}")
                 _state["model"] = model  # last: other threads read "model" without the lock
     return _state["model"]
-
-
-def _encoder():
-    get_model()
-    return _state["encoder"]
 
 
 def embed(texts: list[str] | tuple[str, ...], *, batch_size: int = 64) -> np.ndarray:

@@ -39,7 +39,8 @@ def test_onnx_token_vectors_match_pytorch(model, onnx_encoder):
     output = model.encode([text], output_value=None, convert_to_numpy=False, show_progress_bar=False)[0]
     sentence, tokens, offsets = onnx_encoder.encode_tokens(text)
     assert np.abs(tokens - output["token_embeddings"].numpy()).max() < 1e-3
-    assert len(offsets) == len(tokens)
+    expected = model.tokenizer(text, return_offsets_mapping=True, truncation=True)["offset_mapping"]
+    assert offsets == [tuple(pair) for pair in expected] and len(offsets) == len(tokens)
     assert abs(float(np.linalg.norm(sentence)) - 1.0) < 1e-5
 
 
