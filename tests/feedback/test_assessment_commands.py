@@ -180,7 +180,7 @@ def test_train_mi_coder_writes_artifacts_with_provenance(tmp_path):
     card = json.loads(output.with_suffix(".json").read_text())
     assert len(card["data"]["sha256"]) == 64 and len(card["code_version_sha256"]) == 64
     assert "--finetune-epochs 1" in card["command"]
-    assert card["finetuned"]["shipped"] is True and card["finetuned"]["config"]["seed"] == 13
+    assert card["finetuned"]["shipped"] is True and card["finetuned"]["members"][0]["seed"] == 13
     tuned = tmp_path / "coder_finetuned.safetensors"
     assert summary["finetuned_file"] == str(tuned) and tuned.exists()
 
@@ -194,3 +194,45 @@ def test_train_mi_coder_writes_artifacts_with_provenance(tmp_path):
     # Retraining without fine-tuning removes the stale fine-tuned file: it belongs to the old LR models.
     _run("train_mi_coder", "--data", str(subset), "--output", str(output), "--folds", "0", "--finetune-epochs", "0")
     assert not tuned.exists()
+
+
+@needs_annomi
+@pytest.mark.slow
+def test_cross_validation_reads_unchanged_members_from_the_cache(tmp_path, monkeypatch):
+    import numpy as np
+
+    from feedback.engines.behaviour_coding import training
+    from feedback.engines.behaviour_coding.annomi import annomi_utterances_load
+    from feedback.engines.behaviour_coding.cv_cache import MemberCache
+    from feedback.engines.behaviour_coding.finetune import FinetuneConfig
+
+    examples = [e for e in annomi_utterances_load(path=ANNOMI) if e.group in {"0", "1", "2", "3"}]
+    rng = np.random.default_rng(0)
+    table = {}
+
+    def vector_of(text):  # stand-in sentence vectors: this test is about the fine-tuned members
+        return table.setdefault(text, rng.normal(size=384).astype(np.float32)) if text else np.zeros(384)
+
+    cache = MemberCache(directory=tmp_path / "cv", data_sha256="d" * 64)
+    members = [FinetuneConfig(batch_size=16), FinetuneConfig(batch_size=16, seed=17, trainee_words=10)]
+    kwargs = {
+        "examples": examples, "vector_of": vector_of, "folds": 2, "finetune_configs": members,
+        "finetune_max_steps": 2, "member_cache": cache,
+    }  # fmt: skip
+    first = training.coder_cross_validate(**kwargs)
+    assert len(list((tmp_path / "cv").glob("member-*.npz"))) == 2
+    assert {"finetuned_member_0", "finetuned_member_1", "finetuned", "finetuned_blend"} <= set(first)
+
+    def refuse(**_):
+        raise AssertionError("a cached member was fine-tuned again")
+
+    monkeypatch.setattr("feedback.engines.behaviour_coding.finetune.finetune_train", refuse)
+    again = training.coder_cross_validate(**kwargs)
+    assert again["finetuned"] == first["finetuned"] and again["finetuned_blend"] == first["finetuned_blend"]
+    # Another step limit is another key: that member is not in the cache.
+    with pytest.raises(AssertionError, match="fine-tuned again"):
+        training.coder_cross_validate(**(kwargs | {"finetune_max_steps": 3}))
+    # A corrupt cache file is recomputed, not trusted.
+    for path in (tmp_path / "cv").glob("member-*.npz"):
+        path.write_bytes(b"not a numpy file")
+    assert cache.read(key=cache.key(config=members[0], splits=[], max_steps=2)) is None

@@ -275,11 +275,23 @@ def test_finetuning_is_deterministic_and_round_trips(tmp_path):
     np.testing.assert_allclose(
         first.probabilities(inputs=probe)["behaviour"], second.probabilities(inputs=probe)["behaviour"], atol=1e-6
     )
-    path = finetuned_save(coder=first, path=tmp_path / "tuned.safetensors", blend_weight=0.4)
-    assert path.stat().st_size < 20 * 1024 * 1024
+    # A second member that reads more (the trainee's previous turn, the end of long utterances), other seed.
+    other_config = FinetuneConfig(
+        epochs=1, batch_size=16, seed=17, trainee_words=20, utterance_words=12, utterance_tail_words=6
+    )
+    other = finetune_train(**(kwargs | {"config": other_config, "lower_states": None}))
+    path = finetuned_save(members=[first, other], path=tmp_path / "tuned.safetensors", blend_weight=0.4)
+    assert path.stat().st_size < 2 * 20 * 1024 * 1024
     again = finetuned_load(path=path)
-    assert again.blend_weight == 0.4
-    before, after = first.probabilities(inputs=probe), again.probabilities(inputs=probe)
+    assert again.blend_weight == 0.4 and [member.config for member in again.members] == [config, other_config]
+    before = {
+        name: (first.probabilities(inputs=probe)[name] + other.probabilities(inputs=probe)[name]) / 2
+        for name in ("behaviour", *SUBTYPE_HEADS)
+    }
+    after = again.probabilities(inputs=probe)
     for name in ("behaviour", *SUBTYPE_HEADS):
-        np.testing.assert_allclose(before[name], after[name], atol=5e-3)  # fp16 storage
+        np.testing.assert_allclose(before[name], after[name], atol=5e-3)  # int8 deltas / fp16 storage
         np.testing.assert_allclose(after[name].sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(
+        first.probabilities(inputs=probe)["behaviour"], other.probabilities(inputs=probe)["behaviour"], atol=1e-3
+    )  # the members really differ, so the mean is not one of them

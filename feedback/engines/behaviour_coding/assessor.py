@@ -33,7 +33,7 @@ from feedback.engines.behaviour_coding.encoding import (
 from feedback.engines.behaviour_coding.features import PHRASES
 from feedback.engines.behaviour_coding.finetune import (
     SUBTYPE_HEADS,
-    FinetunedCoder,
+    FinetunedEnsemble,
     finetuned_load,
     finetuned_path_for,
 )
@@ -65,7 +65,7 @@ def _shared_model(path: str) -> CoderModel:
 
 
 @lru_cache(maxsize=4)
-def _shared_finetuned(path: str) -> FinetunedCoder | None:
+def _shared_finetuned(path: str) -> FinetunedEnsemble | None:
     """The fine-tuned model next to an artifact, or None (fallback: LR blend only) when it is not there."""
     weights = finetuned_path_for(artifact=Path(path))
     if not weights.exists():

@@ -44,7 +44,9 @@ SUBTYPE_HEADS = {
 class FinetuneConfig:
     max_length: int = 96
     client_words: int = 40  # the client's turn is cut to its last words before tokenising
-    utterance_words: int = 70
+    utterance_words: int = 70  # the utterance's first words...
+    utterance_tail_words: int = 0  # ...and, when it is longer, its last words too (0: the start only)
+    trainee_words: int = 0  # the trainee's own previous turn's last words, before the client's (0: not used)
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 5e-5
@@ -60,8 +62,17 @@ class FinetuneConfig:
 
 def pair_texts(*, item: CodingInput, config: FinetuneConfig) -> tuple[str, str]:
     client = " ".join(item.previous_client.split()[-config.client_words :]) or "(start)"
-    utterance = " ".join(item.utterance.split()[: config.utterance_words]) or "(silence)"
-    return client, utterance
+    if config.trainee_words:
+        trainee = " ".join(item.previous_trainee.split()[-config.trainee_words :])
+        client = f"{trainee} | {client}" if trainee else client
+    words = item.utterance.split()
+    head_words = config.utterance_words
+    if config.utterance_tail_words and len(words) > head_words + config.utterance_tail_words:
+        # Long turns often end on what they are (a question after a reflection): keep their end too.
+        utterance = " ".join(words[:head_words] + ["..."] + words[-config.utterance_tail_words :])
+    else:
+        utterance = " ".join(words[: head_words + config.utterance_tail_words])
+    return client, utterance or "(silence)"
 
 
 def _torch():
@@ -129,16 +140,10 @@ def seeds_set(seed: int) -> None:
 class FinetunedCoder:
     """Inference wrapper: probabilities for the behaviour and each subtype family."""
 
-    def __init__(
-        self, *, network, tokenizer, config: FinetuneConfig, blend_weight: float = 0.5, blend_with: str = "blend"
-    ):
+    def __init__(self, *, network, tokenizer, config: FinetuneConfig):
         self.network = network.eval()
         self.tokenizer = tokenizer
         self.config = config
-        self.blend_weight = blend_weight  # share of these probabilities in the shipped blend
-        # The LR part they are blended with: "sparse" (n-gram LR only: no sentence embeddings are needed at
-        # all, and subtypes come from these heads and the n-gram subtype LRs) or "blend" (the LR blend).
-        self.blend_with = blend_with
 
     def _batch(self, inputs: Sequence[CodingInput]):
         pairs = [pair_texts(item=item, config=self.config) for item in inputs]
@@ -163,6 +168,23 @@ class FinetunedCoder:
                     outputs.setdefault(name, []).append(torch.softmax(values.float(), dim=-1).numpy())
         inverse = np.argsort(np.asarray(order))
         return {name: np.vstack(parts)[inverse] for name, parts in outputs.items()}
+
+
+class FinetunedEnsemble:
+    """The mean of several fine-tuned members' probabilities (members differ in seed and in what they read)."""
+
+    def __init__(self, *, members: Sequence[FinetunedCoder], blend_weight: float = 0.5, blend_with: str = "blend"):
+        if not members:
+            raise ValueError("a fine-tuned ensemble needs at least one member")
+        self.members = list(members)
+        self.blend_weight = blend_weight  # share of these probabilities in the shipped blend
+        # The LR part they are blended with: "sparse" (n-gram LR only: no sentence embeddings are needed at
+        # all, and subtypes come from these heads and the n-gram subtype LRs) or "blend" (the LR blend).
+        self.blend_with = blend_with
+
+    def probabilities(self, *, inputs: Sequence[CodingInput], batch_size: int = 64) -> dict[str, np.ndarray]:
+        each = [member.probabilities(inputs=inputs, batch_size=batch_size) for member in self.members]
+        return {name: np.mean([probabilities[name] for probabilities in each], axis=0) for name in each[0]}
 
 
 def _trainable(name: str, *, network, config: FinetuneConfig) -> bool:
@@ -336,23 +358,12 @@ def _base_state(*, config: FinetuneConfig) -> dict:
     return {name: tensor.detach().float() for name, tensor in network.state_dict().items()}
 
 
-def finetuned_save(*, coder: FinetunedCoder, path: Path, blend_weight: float = 0.5, blend_with: str = "blend") -> Path:
-    """Write the trained weights and a small JSON config (blend weight, and which LR part it is blended with).
-
-    Matrices of the trained layers are stored as int8 differences from the bundled MiniLM with one fp32 scale
-    per row (the differences are small, so the rounding error is below fp16's on the weights themselves, at
-    half the size: all 6 layers in ~11 MB); vectors (biases, layer norms) and the heads are stored in fp16.
-    """
-    from safetensors.torch import save_file
-
+def _member_state(*, coder: FinetunedCoder, base: dict) -> dict:
+    """One member's trained tensors: layer matrices as int8 differences from the bundled MiniLM, the rest fp16."""
     torch = _torch()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    network = coder.network
-    base = _base_state(config=coder.config)
     state = {}
-    for name, tensor in network.state_dict().items():
-        if not _trainable(name, network=network, config=coder.config):
+    for name, tensor in coder.network.state_dict().items():
+        if not _trainable(name, network=coder.network, config=coder.config):
             continue
         tensor = tensor.detach().float()
         if tensor.dim() == 2 and not name.startswith("heads."):
@@ -362,12 +373,37 @@ def finetuned_save(*, coder: FinetunedCoder, path: Path, blend_weight: float = 0
             state[f"{name}::scale"] = scale.contiguous()
         else:
             state[name] = tensor.to(torch.float16).contiguous()
-    save_file(state, str(path), metadata={"format": "mi-coder-finetuned", "version": "2"})
-    config = {key: getattr(coder.config, key) for key in coder.config.__dataclass_fields__}
+    return state
+
+
+def finetuned_save(
+    *,
+    members: Sequence[FinetunedCoder],
+    path: Path,
+    blend_weight: float = 0.5,
+    blend_with: str = "blend",
+) -> Path:
+    """Write the members' trained weights (one file) and a small JSON: their configs, the blend weight and part.
+
+    Matrices of the trained layers are stored as int8 differences from the bundled MiniLM with one fp32 scale
+    per row (the differences are small, so the rounding error is below fp16's on the weights themselves, at
+    half the size: all 6 layers in ~11 MB a member); vectors (biases, layer norms) and the heads in fp16.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for index, coder in enumerate(members):
+        base = _base_state(config=coder.config)
+        state |= {f"member{index}/{name}": tensor for name, tensor in _member_state(coder=coder, base=base).items()}
+    save_file(state, str(path), metadata={"format": "mi-coder-finetuned", "version": "3"})
     path.with_suffix(".json").write_text(
         json.dumps(
             {
-                "config": config,
+                "members": [
+                    {key: getattr(coder.config, key) for key in coder.config.__dataclass_fields__} for coder in members
+                ],
                 "behaviours": list(BEHAVIOURS),
                 "subtypes": SUBTYPE_HEADS,
                 "blend_weight": blend_weight,
@@ -381,21 +417,11 @@ def finetuned_save(*, coder: FinetunedCoder, path: Path, blend_weight: float = 0
     return path
 
 
-def finetuned_load(*, path: Path) -> FinetunedCoder:
-    """The shipped fine-tuned coder: bundled MiniLM with the saved layers (or their deltas) and heads put in place."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    if list(meta["behaviours"]) != list(BEHAVIOURS):
-        raise ValueError(f"{path}: behaviour classes {meta['behaviours']} do not match {list(BEHAVIOURS)}")
-    config = FinetuneConfig(**meta["config"])
+def _member_network(*, stored: dict, config: FinetuneConfig, version: str, path: Path):
     network = _network_class()(_encoder(), config.dropout)
-    with safe_open(str(path), framework="pt") as handle:
-        version = (handle.metadata() or {}).get("version", "1")
-    stored = load_file(str(path))
-    if version == "2":
+    if version == "1":  # the trained tensors themselves, fp16
+        state = {name: tensor.float() for name, tensor in stored.items()}
+    else:
         base = network.state_dict()
         state = {}
         for name, tensor in stored.items():
@@ -404,16 +430,44 @@ def finetuned_load(*, path: Path) -> FinetunedCoder:
                 state[weight] = base[weight].float() + tensor.float() * stored[f"{weight}::scale"].float()
             elif not name.endswith("::scale"):
                 state[name] = tensor.float()
-    else:  # version 1: the trained tensors themselves, fp16
-        state = {name: tensor.float() for name, tensor in stored.items()}
     expected = {name for name in network.state_dict() if _trainable(name, network=network, config=config)}
     if set(state) != expected:
         raise ValueError(f"{path}: weights {sorted(set(state) ^ expected)[:3]} missing or unexpected")
     network.load_state_dict(state, strict=False)
-    return FinetunedCoder(
-        network=network,
-        tokenizer=_tokenizer(),
-        config=config,
+    return network
+
+
+def finetuned_load(*, path: Path) -> FinetunedEnsemble:
+    """The shipped fine-tuned coder: for each member, the bundled MiniLM with its saved layers and heads in place."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    if list(meta["behaviours"]) != list(BEHAVIOURS):
+        raise ValueError(f"{path}: behaviour classes {meta['behaviours']} do not match {list(BEHAVIOURS)}")
+    with safe_open(str(path), framework="pt") as handle:
+        version = (handle.metadata() or {}).get("version", "1")
+    stored = load_file(str(path))
+    if version in ("1", "2"):  # one model, its tensors under their own names
+        configs, by_member = [FinetuneConfig(**meta["config"])], [stored]
+    else:
+        configs = [FinetuneConfig(**member) for member in meta["members"]]
+        by_member = [
+            {name.split("/", 1)[1]: tensor for name, tensor in stored.items() if name.startswith(f"member{index}/")}
+            for index in range(len(configs))
+        ]
+    tokenizer = _tokenizer()
+    members = [
+        FinetunedCoder(
+            network=_member_network(stored=member_state, config=config, version=version, path=path),
+            tokenizer=tokenizer,
+            config=config,
+        )
+        for member_state, config in zip(by_member, configs, strict=True)
+    ]
+    return FinetunedEnsemble(
+        members=members,
         blend_weight=float(meta.get("blend_weight", 0.5)),
         blend_with=str(meta.get("blend_with", "blend")),
     )

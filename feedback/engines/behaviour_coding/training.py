@@ -57,6 +57,9 @@ SPARSE_WEIGHT = 0.5
 # LR blend scored within noise of it (see docs/assessment-evaluation.md), and is reported as finetuned_lr_blend.
 FINETUNED_WEIGHT = 0.5
 FINETUNED_BLEND_WITH = "sparse"
+# The fine-tuned ensemble's members, as the FinetuneConfig settings each changes (their probabilities are
+# averaged).
+FINETUNE_MEMBERS: tuple[dict, ...] = ({},)
 
 
 def embedding_lookup_build(*, texts: Sequence[str], embed_fn: Callable | None = None) -> Callable[[str], np.ndarray]:
@@ -157,15 +160,18 @@ def coder_cross_validate(
     examples: list[CodedUtterance],
     vector_of: Callable[[str], np.ndarray],
     folds: int = 5,
-    finetune_config=None,
-    lower_states: list | None = None,
+    finetune_configs: Sequence | None = None,
     finetune_max_steps: int | None = None,
+    member_cache=None,
 ) -> dict:
     """Grouped k-fold figures for the coder and for the plain embedding baseline, measured side by side.
 
-    With `finetune_config`, each fold also fine-tunes MiniLM on its training transcripts and the figures
-    gain `finetuned` (alone), `finetuned_blend` (the shipped candidate: FINETUNED_WEIGHT of it plus the
-    FINETUNED_BLEND_WITH part) and `finetuned_lr_blend` (an even split with the LR blend, for comparison).
+    With `finetune_configs` (one per ensemble member), each fold also fine-tunes each member on its training
+    transcripts and the figures gain `finetuned_member_<i>` (each alone), `finetuned` (the members' mean),
+    `finetuned_blend` (the shipped candidate: FINETUNED_WEIGHT of it plus the FINETUNED_BLEND_WITH part) and
+    `finetuned_lr_blend` (an even split with the LR blend, for comparison). `member_cache` (a
+    MemberCache) keeps each member's out-of-fold probabilities: a member is fine-tuned 5 times per run, so
+    an unchanged member (same data, config, folds and steps) is read back instead.
     """
     inputs = [coding_input_build(utterance=example.utterance, context=example.context) for example in examples]
     behaviours = np.array([example.labels["behaviour"] for example in examples], dtype=object)
@@ -178,15 +184,30 @@ def coder_cross_validate(
         name: np.zeros((len(examples), len(BEHAVIOURS))) for name in ("baseline", "dense", "sparse", "blend")
     }
     subtype_predictions = {family: np.full(len(examples), None, dtype=object) for family in SUBTYPE_LABELS}
-    if finetune_config is not None:
-        from feedback.engines.behaviour_coding.finetune import finetune_train, lower_states_compute
-
-        if lower_states is None:
-            lower_states = lower_states_compute(inputs=inputs, config=finetune_config)
-        out_of_fold["finetuned"] = np.zeros((len(examples), len(BEHAVIOURS)))
-        finetuned_subtypes = {family: np.full(len(examples), None, dtype=object) for family in SUBTYPE_LABELS}
+    splits = list(GroupKFold(n_splits=folds).split(inputs, behaviours, groups))
+    if finetune_configs:
+        members = [
+            member_out_of_fold(
+                inputs=inputs,
+                behaviours=behaviours,
+                subtypes=subtypes,
+                splits=splits,
+                config=config,
+                max_steps=finetune_max_steps,
+                cache=member_cache,
+            )
+            for config in finetune_configs
+        ]
+        for index, member in enumerate(members):
+            out_of_fold[f"finetuned_member_{index}"] = member["behaviour"]
+        tuned_oof = {name: np.mean([member[name] for member in members], axis=0) for name in members[0]}
+        out_of_fold["finetuned"] = tuned_oof["behaviour"]
+        finetuned_subtypes = {
+            family: np.array([labels[i] for i in tuned_oof[family].argmax(axis=1)], dtype=object)
+            for family, labels in SUBTYPE_LABELS.items()
+        }
         shipped_subtypes = {family: np.full(len(examples), None, dtype=object) for family in SUBTYPE_LABELS}
-    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(inputs, behaviours, groups)):
+    for fold, (train, test) in enumerate(splits):
         logger.info("fold %d: %d train / %d test utterances", fold + 1, len(train), len(test))
         fitted = _fit_all(inputs=inputs, behaviours=behaviours, subtypes=subtypes, vector_of=vector_of, indices=train)
         predicted = _predict_all(fitted=fitted, inputs=[inputs[index] for index in test], vector_of=vector_of)
@@ -194,25 +215,13 @@ def coder_cross_validate(
             out_of_fold[name][test] = predicted[name]
         for family, labels in predicted["subtypes"].items():
             subtype_predictions[family][test] = labels
-        if finetune_config is not None:
-            tuned = finetune_train(
-                inputs=[inputs[index] for index in train],
-                behaviours=behaviours[train],
-                subtypes={family: subtypes[family][train] for family in SUBTYPE_LABELS},
-                config=finetune_config,
-                lower_states=[lower_states[index] for index in train],
-                max_steps=finetune_max_steps,
-            )
-            probabilities = tuned.probabilities(inputs=[inputs[index] for index in test])
-            out_of_fold["finetuned"][test] = probabilities["behaviour"]
+        if finetune_configs:
             for family, labels in SUBTYPE_LABELS.items():
-                finetuned_subtypes[family][test] = [labels[i] for i in probabilities[family].argmax(axis=1)]
                 if family in predicted["sparse_subtypes"]:  # what the shipped coder does with the "sparse" blend
-                    head = subtype_head_balance(probabilities[family], fitted["subtype_priors"].get(family))
+                    head = subtype_head_balance(tuned_oof[family][test], fitted["subtype_priors"].get(family))
                     averaged = (head + predicted["sparse_subtypes"][family]) / 2
                     shipped_subtypes[family][test] = [labels[i] for i in averaged.argmax(axis=1)]
-            logger.info("fold %d: fine-tuned", fold + 1)
-    if finetune_config is not None:
+    if finetune_configs:
         out_of_fold["finetuned_blend"] = (
             FINETUNED_WEIGHT * out_of_fold["finetuned"] + (1 - FINETUNED_WEIGHT) * out_of_fold[FINETUNED_BLEND_WITH]
         )
@@ -231,7 +240,7 @@ def coder_cross_validate(
         )
         for family in SUBTYPE_LABELS
     }
-    if finetune_config is not None:
+    if finetune_configs:
         for name, predictions in (
             ("finetuned_subtypes_given_gold_family", finetuned_subtypes),
             ("finetuned_sparse_subtypes_given_gold_family", shipped_subtypes),
@@ -248,6 +257,40 @@ def coder_cross_validate(
     figures["transcripts"] = len(set(groups))
     figures["utterances"] = len(examples)
     return figures
+
+
+def member_out_of_fold(
+    *, inputs, behaviours, subtypes, splits, config, max_steps: int | None = None, cache=None
+) -> dict[str, np.ndarray]:
+    """One fine-tuned member's out-of-fold probabilities (behaviour and each subtype head) on these splits."""
+    from feedback.engines.behaviour_coding.finetune import SUBTYPE_HEADS, finetune_train, lower_states_compute
+
+    key = None
+    if cache is not None:
+        key = cache.key(config=config, splits=splits, max_steps=max_steps)
+        found = cache.read(key=key)
+        if found is not None:
+            logger.info("member %s: out-of-fold probabilities from the cache", key[:12])
+            return found
+    lower_states = lower_states_compute(inputs=inputs, config=config)
+    heads = {"behaviour": len(BEHAVIOURS)} | {family: len(labels) for family, labels in SUBTYPE_HEADS.items()}
+    out = {name: np.zeros((len(inputs), width)) for name, width in heads.items()}
+    for fold, (train, test) in enumerate(splits):
+        tuned = finetune_train(
+            inputs=[inputs[index] for index in train],
+            behaviours=behaviours[train],
+            subtypes={family: subtypes[family][train] for family in SUBTYPE_LABELS},
+            config=config,
+            lower_states=[lower_states[index] for index in train],
+            max_steps=max_steps,
+        )
+        probabilities = tuned.probabilities(inputs=[inputs[index] for index in test])
+        for name in out:
+            out[name][test] = probabilities[name]
+        logger.info("fold %d: member fine-tuned", fold + 1)
+    if cache is not None:
+        cache.write(key=key, probabilities=out)
+    return out
 
 
 def coder_train(*, examples: list[CodedUtterance], vector_of: Callable[[str], np.ndarray], card: dict) -> CoderModel:

@@ -11,18 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sklearn
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.engines.behaviour_coding.annomi import annomi_utterances_load, file_sha256
+from feedback.engines.behaviour_coding.cv_cache import MemberCache
 from feedback.engines.behaviour_coding.finetune import (
     FinetuneConfig,
     finetune_train,
     finetuned_path_for,
     finetuned_save,
-    lower_states_compute,
 )
 from feedback.engines.behaviour_coding.model import DEFAULT_ARTIFACT, coder_model_save
 from feedback.engines.behaviour_coding.training import (
+    FINETUNE_MEMBERS,
     FINETUNED_BLEND_WITH,
     FINETUNED_WEIGHT,
     coder_cross_validate,
@@ -71,6 +73,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--finetune-max-steps", type=int, default=None, help=argparse.SUPPRESS
         )  # tests: a few steps only
+        parser.add_argument(
+            "--cv-cache",
+            type=Path,
+            default=None,
+            help="directory for the members' out-of-fold probabilities (default VAR_DIR/cache/mi_coder_cv)",
+        )
+        parser.add_argument("--no-cv-cache", action="store_true", help="fine-tune every member on every fold")
 
     def handle(self, *args, **options):
         data: Path = options["data"]
@@ -90,12 +99,20 @@ class Command(BaseCommand):
             f"{len(examples)} therapist utterances from {len({e.group for e in examples})} transcripts; embedding…"
         )
         vector_of = embedding_lookup_build(texts=coder_texts(examples=examples))
-        finetune = None
-        lower_states = None
+        members: list[FinetuneConfig] = []
         if options["finetune_epochs"] > 0:
-            finetune = FinetuneConfig(epochs=options["finetune_epochs"], trainable_layers=options["finetune_layers"])
-            self.stderr.write("running the frozen MiniLM layers once over every utterance…")
-            lower_states = lower_states_compute(inputs=coder_inputs(examples=examples), config=finetune)
+            members = [
+                FinetuneConfig(
+                    **(member | {"epochs": options["finetune_epochs"], "trainable_layers": options["finetune_layers"]})
+                )
+                for member in FINETUNE_MEMBERS
+            ]
+        data_sha256 = file_sha256(path=data)
+        cache = None
+        if not options["no_cv_cache"]:
+            cache = MemberCache(
+                directory=options["cv_cache"] or settings.VAR_DIR / "cache" / "mi_coder_cv", data_sha256=data_sha256
+            )
         figures = {}
         if options["folds"]:
             self.stderr.write(f"grouped {options['folds']}-fold cross-validation…")
@@ -103,13 +120,13 @@ class Command(BaseCommand):
                 examples=examples,
                 vector_of=vector_of,
                 folds=options["folds"],
-                finetune_config=finetune,
-                lower_states=lower_states,
+                finetune_configs=members,
                 finetune_max_steps=options["finetune_max_steps"],
+                member_cache=cache,
             )
         # Ship the fine-tuned model only when, on the same folds, its blend (with the FINETUNED_BLEND_WITH part)
         # beats the LR blend on macro-F1 and kappa.
-        finetuned_wins = finetune is not None and (
+        finetuned_wins = bool(members) and (
             not figures
             or (
                 figures["finetuned_blend"]["macro_f1"] > figures["blend"]["macro_f1"]
@@ -127,7 +144,7 @@ class Command(BaseCommand):
             "code_version_sha256": code_version(),
             "data": {
                 "file": data.name,
-                "sha256": file_sha256(path=data),
+                "sha256": data_sha256,
                 "transcripts": len({example.group for example in examples}),
                 "therapist_utterances": len(examples),
                 "deduplication": "one label set per utterance: majority main behaviour, subtypes of the first annotator who chose it",
@@ -136,14 +153,15 @@ class Command(BaseCommand):
             "environment": {"python": platform.python_version(), "scikit_learn": sklearn.__version__},
             "cross_validation": figures,
         }
-        if finetune is not None:
+        if members:
             card["finetuned"] = {
                 "shipped": finetuned_wins,
                 "file": finetuned_path_for(artifact=output).name if finetuned_wins else None,
-                "model": "bundled all-MiniLM-L6-v2, its transformer layers fine-tuned as a (client turn, utterance) "
-                "pair classifier with behaviour + subtype heads; mean pooling over the utterance; safetensors "
-                "(layer matrices as int8 differences from the bundled model, the rest fp16)",
-                "config": {key: getattr(finetune, key) for key in finetune.__dataclass_fields__},
+                "model": "an ensemble (mean probabilities) of copies of the bundled all-MiniLM-L6-v2, each with its "
+                "transformer layers fine-tuned as a (context, utterance) pair classifier with behaviour + subtype "
+                "heads; mean pooling over the utterance; safetensors (layer matrices as int8 differences from the "
+                "bundled model, the rest fp16)",
+                "members": [{key: getattr(config, key) for key in config.__dataclass_fields__} for config in members],
                 "blend_weight": FINETUNED_WEIGHT,
                 "blend_with": FINETUNED_BLEND_WITH,
                 "torch": _torch_version(),
@@ -151,19 +169,23 @@ class Command(BaseCommand):
         model = coder_train(examples=examples, vector_of=vector_of, card=card)
         finetuned_file = finetuned_path_for(artifact=output)
         if finetuned_wins:
-            self.stderr.write("fine-tuning on every utterance…")
-            tuned = finetune_train(
-                inputs=coder_inputs(examples=examples),
-                behaviours=[example.labels["behaviour"] for example in examples],
-                subtypes={
-                    f: [example.labels.get(f) for example in examples] for f in ("reflection", "question", "input")
-                },
-                config=finetune,
-                lower_states=lower_states,
-                max_steps=options["finetune_max_steps"],
-            )
+            tuned = []
+            for index, config in enumerate(members):
+                self.stderr.write(f"fine-tuning member {index + 1} of {len(members)} on every utterance…")
+                tuned.append(
+                    finetune_train(
+                        inputs=coder_inputs(examples=examples),
+                        behaviours=[example.labels["behaviour"] for example in examples],
+                        subtypes={
+                            f: [example.labels.get(f) for example in examples]
+                            for f in ("reflection", "question", "input")
+                        },
+                        config=config,
+                        max_steps=options["finetune_max_steps"],
+                    )
+                )
             finetuned_save(
-                coder=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT, blend_with=FINETUNED_BLEND_WITH
+                members=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT, blend_with=FINETUNED_BLEND_WITH
             )
         else:
             for stale in (finetuned_file, finetuned_file.with_suffix(".json")):
@@ -187,6 +209,11 @@ class Command(BaseCommand):
                     "finetuned_lr_blend",
                 )  # fmt: skip
                 if name in figures
+            },
+            **{
+                name: {key: figures[name][key] for key in ("accuracy", "macro_f1", "kappa")}
+                for name in figures
+                if name.startswith("finetuned_member_")
             },
         }
         self.stdout.write(json.dumps(summary, indent=2))
