@@ -109,6 +109,41 @@ def test_evaluate_assessment_on_a_small_handmade_csv(tmp_path):
     assert report["accuracy"] >= 0.75
     assert set(report["per_class"]) == {"reflection", "question", "therapist_input", "other"}
     assert "question" in report["families"]
+    assert report["annotator_agreement"] is None  # one annotator per utterance here
+
+
+def test_annotator_agreement_on_a_handmade_csv(tmp_path):
+    from feedback.engines.behaviour_coding.agreement import annotator_agreement
+
+    # Three annotators code the same four therapist utterances; C disagrees with A and B once (utterance 3).
+    codes = {
+        "A": ["question", "reflection", "question", "other"],
+        "B": ["question", "reflection", "question", "other"],
+        "C": ["question", "reflection", "therapist_input", "other"],
+    }
+    rows = [
+        {"transcript_id": "7", "utterance_id": str(i), "interlocutor": "therapist", "utterance_text": f"turn {i}",
+         "annotator_id": annotator, "main_therapist_behaviour": behaviour}
+        for annotator, behaviours in codes.items() for i, behaviour in enumerate(behaviours)
+    ] + [
+        {"transcript_id": "8", "utterance_id": "0", "interlocutor": "therapist", "utterance_text": "only one coder",
+         "annotator_id": "A", "main_therapist_behaviour": "question"},
+        {"transcript_id": "7", "utterance_id": "9", "interlocutor": "client", "utterance_text": "client turn",
+         "annotator_id": "A", "main_therapist_behaviour": "n/a"},
+    ]  # fmt: skip
+    path = tmp_path / "agreement.csv"
+    _write_annomi(path, rows)
+    report = annotator_agreement(path=path, min_shared=4)
+    assert (report["utterances"], report["transcripts"], report["annotators"]) == (4, 1, 3)
+    assert report["pairwise"]["pairs"] == 3
+    # A-B agree fully (accuracy 1); A-C and B-C agree on 3 of 4.
+    assert report["pairwise"]["accuracy_mean"] == pytest.approx((1 + 0.75 + 0.75) / 3, abs=1e-4)
+    against = report["against_majority_of_others"]
+    assert against["n"] == 12 and against["accuracy"] == pytest.approx(11 / 12, abs=1e-4)
+    assert annotator_agreement(path=path, min_shared=5)["pairwise"]["pairs"] == 0
+    single = tmp_path / "single.csv"
+    _write_annomi(single, rows[-2:])
+    assert annotator_agreement(path=single) is None  # nobody coded an utterance twice
 
 
 @needs_annomi

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from feedback.engines.behaviour_coding.agreement import annotator_agreement
 from feedback.engines.behaviour_coding.annomi import annomi_utterances_load
 from feedback.engines.behaviour_coding.encoding import coding_input_build
 from feedback.engines.behaviour_coding.frameworks import BEHAVIOUR_CODING
@@ -150,6 +151,9 @@ class Command(BaseCommand):
             "skipped_lines": len(problems),
             **metrics,
         }
+        if path.suffix.lower() == ".csv":
+            # Where several experts coded the same utterances: how far they agree with each other.
+            report["annotator_agreement"] = annotator_agreement(path=path)
         self.stdout.write(json.dumps(report, indent=2))
         if problems:
             raise CommandError(f"{len(problems)} bad line(s) in {path}")
