@@ -137,12 +137,19 @@ if PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set when DJANGO_ENV=production.")
 
 if REDIS_URL:
+    REDIS_SOCKET_TIMEOUT_S = env.float("REDIS_SOCKET_TIMEOUT_S", default=15.0)
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="asgi")},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that channels_redis blocks
+                # in BZPOPMIN on an idle channel: the client could give up just before the server answered
+                # (TimeoutError in receive). The socket timeout must outlast the blocking pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}],
+                "prefix": env.str("CHANNELS_PREFIX", default="asgi"),
+            },
         }
     }
 else:
