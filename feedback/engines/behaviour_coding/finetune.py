@@ -11,8 +11,10 @@ the token embeddings stay frozen, so their outputs (or, with fewer trained
 layers, the frozen lower layers' outputs) are computed once and re-used
 across epochs and folds, which keeps a 5-fold run at about 20 minutes on one
 CPU thread. The shipped file holds only the trained layers, as int8
-differences from the bundled MiniLM (about 11 MB), and the heads; everything
-else comes from the bundled model, whose sha256 is checked before use.
+differences from the bundled MiniLM (about 11 MB a member), and the heads;
+everything else comes from the bundled model, whose sha256 is checked before
+use. Several members (other seeds, other inputs) can be shipped as an
+ensemble whose probabilities are averaged (FinetunedEnsemble).
 """
 
 from __future__ import annotations
