@@ -270,4 +270,5 @@ def test_cross_validation_reads_unchanged_members_from_the_cache(tmp_path, monke
     # A corrupt cache file is recomputed, not trusted.
     for path in (tmp_path / "cv").glob("member-*.npz"):
         path.write_bytes(b"not a numpy file")
-    assert cache.read(key=cache.key(config=members[0], splits=[], max_steps=2)) is None
+    with pytest.raises(AssertionError, match="fine-tuned again"):
+        training.coder_cross_validate(**kwargs)

@@ -245,6 +245,24 @@ def test_shipped_finetuned_coder_needs_no_sentence_embeddings():
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_pair_texts_read_the_trainee_turn_and_the_end_of_long_utterances():
+    from feedback.engines.behaviour_coding.finetune import FinetuneConfig, pair_texts
+
+    context = [
+        {"speaker": "trainee", "text": "What brings you here today?"},
+        {"speaker": "client", "text": "My wife says I drink too much."},
+    ]
+    long_turn = " ".join(f"w{i}" for i in range(30)) + " is that right?"
+    item = coding_input_build(utterance=long_turn, context=context)
+    assert pair_texts(item=item, config=FinetuneConfig()) == ("My wife says I drink too much.", long_turn)
+    config = FinetuneConfig(trainee_words=3, client_words=4, utterance_words=5, utterance_tail_words=3)
+    client, utterance = pair_texts(item=item, config=config)
+    assert client == "you here today? | I drink too much."
+    assert utterance == "w0 w1 w2 w3 w4 ... is that right?"
+    short = coding_input_build(utterance="You feel stuck.", context=[])
+    assert pair_texts(item=short, config=config) == ("(start)", "You feel stuck.")
+
+
 @needs_annomi
 @pytest.mark.slow
 def test_finetuning_is_deterministic_and_round_trips(tmp_path):

@@ -21,6 +21,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MEMBER_MODULES = ("annomi.py", "encoding.py", "features.py", "finetune.py")
 
 
+def sources_sha256(*, names) -> str:
+    """sha256 over some of this package's source files (names and contents): works without git history."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode())
+        digest.update((PACKAGE_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
 class MemberCache:
     def __init__(self, *, directory: Path, data_sha256: str):
         self.directory = Path(directory)
@@ -29,16 +38,13 @@ class MemberCache:
     def key(self, *, config, splits, max_steps: int | None) -> str:
         import torch
 
-        code = hashlib.sha256()
-        for name in MEMBER_MODULES:
-            code.update((PACKAGE_DIR / name).read_bytes())
         folds = hashlib.sha256(b"".join(np.asarray(test, dtype=np.int64).tobytes() + b"|" for _, test in splits))
         described = {
             "data": self.data_sha256,
             "config": {field: getattr(config, field) for field in config.__dataclass_fields__},
             "folds": folds.hexdigest(),
             "max_steps": max_steps,
-            "code": code.hexdigest(),
+            "code": sources_sha256(names=MEMBER_MODULES),
             "torch": torch.__version__,
         }
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()

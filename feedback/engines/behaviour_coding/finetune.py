@@ -395,9 +395,9 @@ def finetuned_save(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    base = _base_state(config=members[0].config)  # the bundled MiniLM: the same for every member
     state = {}
     for index, coder in enumerate(members):
-        base = _base_state(config=coder.config)
         state |= {f"member{index}/{name}": tensor for name, tensor in _member_state(coder=coder, base=base).items()}
     save_file(state, str(path), metadata={"format": "mi-coder-finetuned", "version": "3"})
     path.with_suffix(".json").write_text(

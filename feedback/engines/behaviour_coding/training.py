@@ -263,7 +263,7 @@ def member_out_of_fold(
     *, inputs, behaviours, subtypes, splits, config, max_steps: int | None = None, cache=None
 ) -> dict[str, np.ndarray]:
     """One fine-tuned member's out-of-fold probabilities (behaviour and each subtype head) on these splits."""
-    from feedback.engines.behaviour_coding.finetune import SUBTYPE_HEADS, finetune_train, lower_states_compute
+    from feedback.engines.behaviour_coding.finetune import finetune_train, lower_states_compute
 
     key = None
     if cache is not None:
@@ -273,7 +273,7 @@ def member_out_of_fold(
             logger.info("member %s: out-of-fold probabilities from the cache", key[:12])
             return found
     lower_states = lower_states_compute(inputs=inputs, config=config)
-    heads = {"behaviour": len(BEHAVIOURS)} | {family: len(labels) for family, labels in SUBTYPE_HEADS.items()}
+    heads = {"behaviour": len(BEHAVIOURS)} | {family: len(labels) for family, labels in SUBTYPE_LABELS.items()}
     out = {name: np.zeros((len(inputs), width)) for name, width in heads.items()}
     for fold, (train, test) in enumerate(splits):
         tuned = finetune_train(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import time
@@ -15,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.engines.behaviour_coding.annomi import annomi_utterances_load, file_sha256
-from feedback.engines.behaviour_coding.cv_cache import MemberCache
+from feedback.engines.behaviour_coding.cv_cache import MemberCache, sources_sha256
 from feedback.engines.behaviour_coding.finetune import (
     FinetuneConfig,
     finetune_train,
@@ -34,9 +33,6 @@ from feedback.engines.behaviour_coding.training import (
     embedding_lookup_build,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parents[2] / "engines" / "behaviour_coding"
-
-
 # The modules that decide the artifact's contents (assessor and suggestions only read it).
 TRAINING_MODULES = (
     "annomi.py", "features.py", "encoding.py", "model.py", "training.py", "metrics.py", "finetune.py",
@@ -45,11 +41,7 @@ TRAINING_MODULES = (
 
 def code_version() -> str:
     """sha256 over the source files that shape the artifact: works with or without git history."""
-    digest = hashlib.sha256()
-    for path in (PACKAGE_DIR / name for name in TRAINING_MODULES):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return sources_sha256(names=TRAINING_MODULES)
 
 
 class Command(BaseCommand):
@@ -169,21 +161,18 @@ class Command(BaseCommand):
         model = coder_train(examples=examples, vector_of=vector_of, card=card)
         finetuned_file = finetuned_path_for(artifact=output)
         if finetuned_wins:
+            everything = {
+                "inputs": coder_inputs(examples=examples),
+                "behaviours": [example.labels["behaviour"] for example in examples],
+                "subtypes": {
+                    f: [example.labels.get(f) for example in examples] for f in ("reflection", "question", "input")
+                },
+                "max_steps": options["finetune_max_steps"],
+            }
             tuned = []
             for index, config in enumerate(members):
                 self.stderr.write(f"fine-tuning member {index + 1} of {len(members)} on every utterance…")
-                tuned.append(
-                    finetune_train(
-                        inputs=coder_inputs(examples=examples),
-                        behaviours=[example.labels["behaviour"] for example in examples],
-                        subtypes={
-                            f: [example.labels.get(f) for example in examples]
-                            for f in ("reflection", "question", "input")
-                        },
-                        config=config,
-                        max_steps=options["finetune_max_steps"],
-                    )
-                )
+                tuned.append(finetune_train(**everything, config=config))
             finetuned_save(
                 members=tuned, path=finetuned_file, blend_weight=FINETUNED_WEIGHT, blend_with=FINETUNED_BLEND_WITH
             )
