@@ -14,7 +14,9 @@ def _review_queue(request) -> dict:
 def _my_debriefs(request) -> dict:
     from simulations.models import PracticeSession
 
-    return {"sessions": PracticeSession.objects.filter(trainee=request.user).select_related("scenario_version")[:10]}
+    # Only ended sessions have a debrief (feedback.access_rules).
+    ended = PracticeSession.objects.filter(trainee=request.user, status=PracticeSession.Status.ENDED)
+    return {"sessions": ended.select_related("scenario_version")[:10]}
 
 
 def dashboard_panels_register_feedback() -> None:

@@ -18,4 +18,5 @@ urlpatterns: list = [
     # Instructor review
     path("review/sessions/<int:session_id>/", review.review_session, name="review_session"),
     path("review/sessions/<int:session_id>/items/<int:item_id>/", review.review_item, name="review_item"),
+    path("review/sessions/<int:session_id>/release/", review.review_release, name="review_release"),
 ]

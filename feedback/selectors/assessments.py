@@ -263,9 +263,10 @@ def session_skill_scores(*, session: PracticeSession, framework: FrameworkInfo) 
 
 
 def trainee_sessions_with_framework(*, trainee_id: int, framework_slug: str, before: PracticeSession | None = None, limit: int = 5):
+    # An exam's scores join the trend only once its results are released (the debrief shows the trend to the trainee).
     sessions = PracticeSession.objects.filter(
         trainee_id=trainee_id, turns__assessments__framework_slug=framework_slug
-    ).distinct().order_by("-started_at")
+    ).exclude(exam=True, results_released_at__isnull=True).distinct().order_by("-started_at")
     if before is not None:
         sessions = sessions.filter(started_at__lt=before.started_at).exclude(pk=before.pk)
     return list(sessions[:limit])[::-1]  # oldest first

@@ -38,6 +38,12 @@ class Debrief:
     is_cbt: bool
 
 
+def session_is_cbt(*, session: PracticeSession) -> bool:
+    """A CBT patient with a cognitive model: the debrief has a formulation worksheet."""
+    persona = session.scenario_version.persona_data or {}
+    return persona.get("kind") == "cbt-patient" and bool(persona.get("cognitive_model"))
+
+
 def debrief_build(*, session: PracticeSession) -> Debrief:
     transcript = session_transcript(session=session)
     slugs = list(session.scenario_version.framework_slugs or [])
@@ -56,11 +62,10 @@ def debrief_build(*, session: PracticeSession) -> Debrief:
             section.next_steps = next_steps(views=views, framework=info, scores=section.scores)
         sections.append(section)
     pending = sum(1 for t in transcript if t.turn.speaker == Turn.Speaker.TRAINEE and not t.assessments)
-    persona = session.scenario_version.persona_data or {}
     return Debrief(
         session=session, title=session.scenario_version.scenario_data.get("title") or str(session.scenario_version),
         transcript=transcript, frameworks=sections, pending=pending,
-        is_cbt=persona.get("kind") == "cbt-patient" and bool(persona.get("cognitive_model")),
+        is_cbt=session_is_cbt(session=session),
     )
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import FormulationWorksheet
+from feedback.selectors.formulation import worksheet_counted, worksheet_model_revealed
 from simulations.models import PracticeSession
 
 logger = logging.getLogger(__name__)
@@ -21,25 +22,35 @@ FIELD_NAMES = {
     "core_beliefs": "Core beliefs", "intermediate_beliefs": "Intermediate beliefs", "coping_strategies": "Coping strategies",
 }
 SET_FIELDS = ("emotions", "core_beliefs")
-def worksheet_get(*, session_id: int) -> FormulationWorksheet | None:
-    return FormulationWorksheet.objects.filter(session_id=session_id).first()
 
 
-def worksheet_save(*, session: PracticeSession, fields: dict) -> FormulationWorksheet:
-    """Store the answers and clear any old score; scoring is enqueued after commit."""
+def worksheet_save(*, session: PracticeSession, fields: dict, results_visible: bool) -> FormulationWorksheet:
+    """Store the answers; scoring is enqueued after commit.
+
+    Before the reveal the counted submission is revised (its old score cleared); after it,
+    the answers are kept as a new submission marked ``after_reveal``, so that reading the
+    model and copying it never improves the score that counts."""
     from feedback.tasks import report_formulation_score
 
     clean = {key: fields.get(key) or ([] if key in SET_FIELDS else "") for key in FIELDS}
     with transaction.atomic():
-        worksheet, _ = FormulationWorksheet.objects.update_or_create(
-            session=session, defaults={"fields": clean, "score": {}, "scored_at": None}
-        )
+        # Serialises concurrent submissions for one session (one counted row at most).
+        PracticeSession.objects.select_for_update().filter(pk=session.pk).first()
+        counted = worksheet_counted(session_id=session.pk)
+        if counted is None:
+            worksheet = FormulationWorksheet.objects.create(session=session, fields=clean)
+        elif not worksheet_model_revealed(worksheet=counted, results_visible=results_visible):
+            counted.fields, counted.score, counted.scored_at = clean, {}, None
+            counted.save(update_fields=["fields", "score", "scored_at", "updated_at"])
+            worksheet = counted
+        else:
+            worksheet = FormulationWorksheet.objects.create(session=session, fields=clean, after_reveal=True)
         transaction.on_commit(lambda: report_formulation_score.delay(worksheet.pk))
     return worksheet
 
 
 def _references(*, model: dict, matched_situation: int) -> dict[str, str]:
-    """The patient's model per field: shown next to the score once scored (the session is over)."""
+    """The patient's model per field: shown next to the score once results are visible (feedback.access_rules)."""
     situations = model.get("situations") or [{}]
     situation = situations[min(matched_situation, len(situations) - 1)]
     join = lambda v: ", ".join(v) if isinstance(v, list) else str(v or "")  # noqa: E731

@@ -1,4 +1,8 @@
-"""The trainee's debrief after a session, its downloads, and the formulation worksheet."""
+"""The trainee's debrief after a session, its downloads, and the formulation worksheet.
+
+Nothing here is shown before the session ends, and for exams nothing graded before an
+instructor releases the results (feedback.access_rules): the debrief reveals the
+feedback and, for CBT, the patient's hidden model."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from feedback.access_rules import ResultsAccess
 from feedback.forms.formulation import FormulationWorksheetForm
-from feedback.selectors.access import session_for_viewer
-from feedback.selectors.debrief import debrief_as_dict, debrief_as_markdown, debrief_build
-from feedback.services.formulation import FIELD_NAMES, FIELDS, worksheet_get, worksheet_save
+from feedback.selectors.access import session_for_viewer, session_results_access
+from feedback.selectors.debrief import debrief_as_dict, debrief_as_markdown, debrief_build, session_is_cbt
+from feedback.selectors.formulation import worksheet_counted, worksheet_latest_after_reveal
+from feedback.services.formulation import FIELD_NAMES, FIELDS, worksheet_save
 
 
 def _session_or_404(request: HttpRequest, session_id: int):
@@ -21,34 +27,54 @@ def _session_or_404(request: HttpRequest, session_id: int):
     return session
 
 
-def _worksheet_context(request, session, form=None) -> dict:
-    worksheet = worksheet_get(session_id=session.pk)
-    score = (worksheet.score or {}) if worksheet else {}
-    rows = [
-        {"key": key, "name": FIELD_NAMES[key], "answer": (worksheet.fields.get(key) if worksheet else None),
-         **(score.get("fields", {}).get(key) or {})}
-        for key in FIELDS
-    ] if worksheet else []
+def _closed(request: HttpRequest, session, access: ResultsAccess) -> HttpResponse:
+    return render(request, "feedback/debrief/unavailable.html", {"session": session, "reason": access.reason}, status=403)
+
+
+def _worksheet_rows(worksheet) -> list[dict]:
+    if worksheet is None:
+        return []
+    per_field = (worksheet.score or {}).get("fields", {})
+    return [{"key": key, "name": FIELD_NAMES[key], "answer": worksheet.fields.get(key), **(per_field.get(key) or {})}
+            for key in FIELDS]
+
+
+def _worksheet_context(request, session, access: ResultsAccess, form=None) -> dict:
+    counted = worksheet_counted(session_id=session.pk)
+    later = worksheet_latest_after_reveal(session_id=session.pk) if access.results else None
     return {
         "session": session,
-        "worksheet": worksheet,
-        "worksheet_rows": rows,
-        "worksheet_total": score.get("total"),
-        "can_edit": request.user.pk == session.trainee_id,
-        "form": form or FormulationWorksheetForm(initial=worksheet.fields if worksheet else None),
+        "worksheet": counted,
+        # Scores sit beside the patient's model: both only once results are visible.
+        "worksheet_rows": _worksheet_rows(counted) if access.results else [],
+        "worksheet_total": (counted.score or {}).get("total") if counted and access.results else None,
+        "worksheet_later": later,
+        "worksheet_later_rows": _worksheet_rows(later),
+        "results_visible": access.results,
+        "results_reason": access.reason,
+        "can_edit": access.worksheet_submit,
+        "form": form or FormulationWorksheetForm(initial=(later or counted).fields if (later or counted) else None),
     }
 
 
 @login_required
 def debrief(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _session_or_404(request, session_id)
-    context = {"debrief": debrief_build(session=session), **_worksheet_context(request, session)}
+    access = session_results_access(user=request.user, session=session)
+    if not access.debrief:
+        return _closed(request, session, access)
+    built = debrief_build(session=session) if access.results else None
+    context = {"debrief": built, "access": access, "is_cbt": session_is_cbt(session=session),
+               **_worksheet_context(request, session, access)}
     return render(request, "feedback/debrief/debrief.html", context)
 
 
 @login_required
 def debrief_download(request: HttpRequest, session_id: int, fmt: str) -> HttpResponse:
     session = _session_or_404(request, session_id)
+    access = session_results_access(user=request.user, session=session)
+    if not access.results:
+        return _closed(request, session, access)
     built = debrief_build(session=session)
     if fmt == "json":
         body, content_type = json.dumps(debrief_as_dict(debrief=built), indent=2, ensure_ascii=False), "application/json"
@@ -63,12 +89,15 @@ def debrief_download(request: HttpRequest, session_id: int, fmt: str) -> HttpRes
 def formulation_worksheet(request: HttpRequest, session_id: int) -> HttpResponse:
     """GET: the worksheet partial (polled while scoring). POST: the trainee submits it."""
     session = _session_or_404(request, session_id)
+    access = session_results_access(user=request.user, session=session)
+    if not access.debrief:
+        return _closed(request, session, access)
     form = None
     if request.method == "POST":
-        if request.user.pk != session.trainee_id:
+        if not access.worksheet_submit:
             raise Http404("No such session.")
         form = FormulationWorksheetForm(request.POST)
         if form.is_valid():
-            worksheet_save(session=session, fields=form.cleaned_data)
+            worksheet_save(session=session, fields=form.cleaned_data, results_visible=access.results)
             form = None
-    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, form))
+    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, access, form))

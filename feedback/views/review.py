@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from feedback.forms.review import ReviewForm
@@ -11,6 +11,7 @@ from feedback.models import AssessmentItem
 from feedback.selectors.access import session_for_reviewer
 from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, session_transcript
 from feedback.services.reviews import ReviewError, review_record
+from simulations.services.sessions import ResultsReleaseError, session_results_release
 from trainer_app.decorators import instructor_required
 
 
@@ -50,3 +51,18 @@ def review_item(request: HttpRequest, session_id: int, item_id: int) -> HttpResp
     eff = next(e for e in view.items if e.item.pk == item.pk)
     return render(request, "feedback/review/_item.html", {"session": session, "eff": eff, "framework": info,
                                                             "form": form if status == 400 else None}, status=status)
+
+
+@require_POST
+@instructor_required
+def review_release(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Release an ended exam's results to its trainee."""
+    session = _session_or_404(request, session_id)
+    error, status = "", 200
+    try:
+        session = session_results_release(session=session, released_by=request.user)
+    except ResultsReleaseError as exc:
+        error, status = str(exc), 409
+    if request.htmx:
+        return render(request, "feedback/review/_release.html", {"session": session, "release_error": error}, status=status)
+    return redirect("feedback:review_session", session_id=session.pk)

@@ -22,6 +22,11 @@ class PracticeSession(models.Model):
     engine = models.CharField(max_length=80, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Exams: scores, feedback and the persona's hidden model stay sealed until an instructor releases them.
+    results_released_at = models.DateTimeField(null=True, blank=True)
+    results_released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Set while a reply is being generated, so a reconnect can complete it (or regenerate it).
     generating_for_turn = models.ForeignKey("Turn", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 

@@ -1,10 +1,11 @@
-"""Starting practice sessions."""
+"""Starting practice sessions, and releasing an exam's results."""
 
 from __future__ import annotations
 
 import secrets
 
 from django.db import transaction
+from django.utils import timezone
 
 from simulations.models import PracticeSession, Scenario, Turn
 from simulations.packs.schema import MODE_DEFAULTS
@@ -42,4 +43,19 @@ def practice_session_start(*, user, scenario: Scenario, style: str | None = None
     opening = (scenario_data.get("opening_line") or "").strip()
     if opening:
         Turn.objects.create(session=session, index=0, speaker=Turn.Speaker.PERSONA, text=opening, source=Turn.Source.OPENING)
+    return session
+
+
+class ResultsReleaseError(Exception):
+    """The results cannot be released (yet); the message says why."""
+
+
+def session_results_release(*, session: PracticeSession, released_by) -> PracticeSession:
+    """Unseal an ended exam session's debrief for its trainee (idempotent: the first release stands)."""
+    if session.status != PracticeSession.Status.ENDED:
+        raise ResultsReleaseError("The session has not ended yet; results can be released once it has.")
+    PracticeSession.objects.filter(pk=session.pk, results_released_at__isnull=True).update(
+        results_released_at=timezone.now(), results_released_by=released_by
+    )
+    session.refresh_from_db(fields=["results_released_at", "results_released_by"])
     return session

@@ -99,7 +99,7 @@ def test_session_end_assesses_missing_turns(dear_man):
 def test_formulation_worksheet_is_scored_field_by_field(client):
     p = people()
     session = session_make(trainee=p["trainee"], framework_slugs=[], persona_kind="cbt-patient", status="ended")
-    worksheet = worksheet_save(session=session, fields={
+    worksheet = worksheet_save(session=session, results_visible=True, fields={
         "situation": "A colleague corrected her drug chart.",  # the persona's own situation
         "automatic_thoughts": "",
         "emotions": ["ashamed", "sad"],

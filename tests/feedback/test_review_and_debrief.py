@@ -25,7 +25,7 @@ def _login(client, user):
 def world():
     p = people()
     framework = FrameworkFactory()  # skills describe, assert; labels strong/weak/absent
-    session = session_make(trainee=p["trainee"], framework_slugs=[framework.slug])
+    session = session_make(trainee=p["trainee"], framework_slugs=[framework.slug], status="ended")
     turn = turn_add(session=session, text="You never listen and I want more money.")
     assessment = assessment_make(turn=turn, framework=framework, labels={"describe": "weak", "assert": "absent"},
                                  rewrite="I'd like to discuss a raise of 5% from April.")

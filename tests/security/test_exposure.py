@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client, override_settings
 from django.urls import path, reverse
+from django.utils import timezone
 
 from simulations.models import Scenario
 from simulations.services.packs import starter_packs_load
@@ -123,6 +125,74 @@ async def test_no_hidden_persona_content_in_websocket_pushes(cbt):
     replies = await database_sync_to_async(
         lambda: list(cbt["session"].turns.filter(speaker="persona").values_list("text", flat=True)))()
     assert len(replies) >= 2  # the opening line and the reply really arrived
+
+
+# --- every page a trainee can reach mid-session ---------------------------------------
+
+_LINK = re.compile(r"""(?:href|hx-get|action|src|data-[a-z-]*url)=["'](/[^"'#]*)["']""")
+_NOT_PAGES = ("/static/", "/accounts/logout/", "/ws/")
+
+
+def _reachable_pages(client, start: list[str], limit: int = 300) -> dict[str, object]:
+    """GET every same-origin URL the trainee's pages link to (links, htmx GETs, forms, data-*-url), breadth first."""
+    seen: dict[str, object] = {}
+    queue = list(start)
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen or url.startswith(_NOT_PAGES):
+            continue
+        response = client.get(url)
+        seen[url] = response
+        if response.status_code == 302:
+            queue.append(response["Location"])
+        elif "html" in response.get("Content-Type", ""):
+            queue += [html.unescape(u) for u in _LINK.findall(response.content.decode())]
+    return seen
+
+
+def _hidden_fact_texts(session) -> tuple[int, list[str]]:
+    from simulations.personas.facts import persona_hidden_facts
+
+    session.refresh_from_db()
+    level = int((session.persona_state or {}).get("level") or 0)
+    facts = persona_hidden_facts(persona=session.scenario_version.persona_data, level=level)
+    return level, [f.text for f in facts if len(f.text) > 12]
+
+
+@pytest.mark.parametrize("level", [0, 2])
+def test_no_page_a_trainee_can_reach_mid_session_shows_a_fact_above_the_disclosure_level(cbt, level):
+    """Walk everything reachable from the dashboard and the session (debrief and downloads too: closed)."""
+    session = cbt["session"]
+    if level:  # the conversation has gone deeper: facts up to this level may be said, none above it
+        session.persona_state = {**session.persona_state, "level": level}
+        session.save(update_fields=["persona_state"])
+    current, hidden = _hidden_fact_texts(session)
+    assert current == level and hidden, "the persona has nothing above this level: the test would prove nothing"
+    client = Client()
+    client.force_login(cbt["trainee"])
+    debrief_urls = [reverse(n, args=[session.pk]) for n in
+                    ("feedback:debrief", "feedback:debrief_markdown", "feedback:debrief_json", "feedback:debrief_formulation")]
+    pages = _reachable_pages(client, [reverse("dashboard"), reverse("simulations:session_page", args=[session.pk]),
+                                      *debrief_urls])
+    assert len(pages) >= 8, sorted(pages)
+    assert reverse("simulations:session_page", args=[session.pk]) in pages
+    errors = {url: r.status_code for url, r in pages.items() if r.status_code >= 500}
+    assert errors == {}
+    assert all(pages[url].status_code == 403 for url in debrief_urls), {u: pages[u].status_code for u in debrief_urls}
+    leaks = {url: found for url, r in pages.items() if (found := _leaks(r.content, hidden))}
+    assert leaks == {}
+    # Control: an ended session's debrief does show the deeper facts, so the search would find a leak.
+    session.status = "ended"
+    session.save(update_fields=["status"])
+    from feedback.services.formulation import worksheet_save
+
+    worksheet = worksheet_save(session=session, fields={"situation": "At work."}, results_visible=True)
+    model = session.scenario_version.persona_data["cognitive_model"]
+    worksheet.score = {"fields": {"core_beliefs": {"reference": ", ".join(model["core_beliefs"]), "label": "missing"}},
+                       "total": 0.0}
+    worksheet.scored_at = timezone.now()
+    worksheet.save(update_fields=["score", "scored_at"])
+    assert _leaks(client.get(debrief_urls[0]).content, hidden)
 
 
 # --- error pages ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from simulations.models import Scenario, Turn, VoiceClip
 from simulations.services.voice import voice_clip_transcribe
@@ -57,7 +58,13 @@ def test_oversized_pack_is_refused_before_parsing(client, world, monkeypatch, si
     assert Scenario.objects.count() == 1
 
 
+def _end(session):
+    session.status, session.ended_at = "ended", timezone.now()
+    session.save(update_fields=["status", "ended_at"])
+
+
 def test_a_huge_form_body_is_refused_with_400_not_500(client, world):
+    _end(world["session"])  # the worksheet opens when the session has ended
     client.force_login(world["trainee"])
     big = "x" * (django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
     response = client.post(reverse("feedback:debrief_formulation", args=[world["session"].pk]), {"situation": big})
@@ -67,6 +74,7 @@ def test_a_huge_form_body_is_refused_with_400_not_500(client, world):
 def test_worksheet_fields_over_their_limit_are_refused(client, world):
     from feedback.models import FormulationWorksheet
 
+    _end(world["session"])
     client.force_login(world["trainee"])
     response = client.post(reverse("feedback:debrief_formulation", args=[world["session"].pk]),
                            {"situation": "x" * 2001})

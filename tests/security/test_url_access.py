@@ -25,6 +25,9 @@ GET_ONLY_POST = 405  # a POST-only endpoint answers GET with 405
 _session = {"trainee": (200,), "instructor": (200,), "admin": (200,),
             "other_trainee": DENY, "other_instructor": DENY}
 _session_post = {r: (GET_ONLY_POST,) + DENY for r in ROLES[1:]}
+# The world's session is still running: its debrief is closed (403 with the reason) to those who may view it.
+_debrief_of_live_session = {"trainee": (403,), "instructor": (403,), "admin": (403,),
+                            "other_trainee": DENY, "other_instructor": DENY}
 _admin_page = {"trainee": (403,), "other_trainee": (403,), "instructor": (403,), "other_instructor": (403,),
                "admin": (200,)}
 _admin_post = {"trainee": (403, 405), "other_trainee": (403, 405), "instructor": (403, 405),
@@ -63,13 +66,14 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "feedback:author_exemplar_create": _admin_page,
     "feedback:author_exemplar_edit": _admin_page,
     "feedback:author_exemplar_delete": _admin_post,
-    "feedback:debrief": _session,
-    "feedback:debrief_markdown": _session,
-    "feedback:debrief_json": _session,
-    "feedback:debrief_formulation": _session,
+    "feedback:debrief": _debrief_of_live_session,
+    "feedback:debrief_markdown": _debrief_of_live_session,
+    "feedback:debrief_json": _debrief_of_live_session,
+    "feedback:debrief_formulation": _debrief_of_live_session,
     "feedback:review_session": {"trainee": (403,), "other_trainee": (403,), "instructor": (200,),
                                 "other_instructor": (404,), "admin": (200,)},
     "feedback:review_item": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    "feedback:review_release": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
 }
 
 
