@@ -81,3 +81,30 @@ def test_instructor_correction_shows_in_review_and_debrief(page, browser, live_a
         assert trainee_page.locator("[data-testid=skill-score][data-skill=assert]").get_attribute("data-score") == "1.0"
     finally:
         trainee_context.close()
+
+
+def test_exam_results_stay_sealed_until_the_instructor_releases_them(page, browser, live_app):
+    p = people()
+    framework = FrameworkFactory()
+    session = session_make(trainee=p["trainee"], framework_slugs=[framework.slug], exam=True, status="ended")
+    assessment_make(turn=turn_add(session=session, text="I want the weekend off."), framework=framework,
+                    labels={"describe": "weak", "assert": "strong"})
+    trainee_context = browser.new_context(base_url=live_app)
+    trainee_page = trainee_context.new_page()
+    try:
+        log_in(trainee_page, p["trainee"].username, TEST_PASSWORD)
+        trainee_page.goto(f"/practice/sessions/{session.pk}/debrief/")
+        assert "not released" in trainee_page.get_by_test_id("results-sealed").inner_text()
+        assert trainee_page.get_by_test_id("skill-score").count() == 0
+        assert trainee_page.get_by_test_id("debrief-download").count() == 0
+
+        log_in(page, p["instructor"].username, TEST_PASSWORD)
+        page.goto(f"/review/sessions/{session.pk}/")
+        page.get_by_test_id("release-results").click()
+        page.get_by_test_id("results-released").wait_for()
+
+        trainee_page.reload()
+        assert trainee_page.get_by_test_id("results-sealed").count() == 0
+        assert trainee_page.get_by_test_id("skill-score").count() == 2
+    finally:
+        trainee_context.close()
