@@ -14,6 +14,9 @@ class Cohort(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cohorts_owned"
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts", blank=True)
+    exam_choice = models.BooleanField(
+        default=False, help_text="Trainees may take their assigned scenarios as exams (sealed until results are released)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

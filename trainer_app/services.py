@@ -110,3 +110,10 @@ def demo_users_ensure(*, password: str) -> dict:
     cohort, _ = cohort_ensure(name="Demo cohort", owner=users[INSTRUCTOR])
     cohort.members.add(users[TRAINEE])
     return {"users": users, "cohort": cohort}
+
+
+def cohort_exam_choice_set(*, cohort: Cohort, allowed: bool) -> Cohort:
+    """Let the cohort's trainees choose practice or exam when they start an assigned scenario."""
+    Cohort.objects.filter(pk=cohort.pk).update(exam_choice=allowed)
+    cohort.exam_choice = allowed
+    return cohort

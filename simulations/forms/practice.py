@@ -11,10 +11,18 @@ class SessionStartForm(forms.Form):
     style = forms.ChoiceField(required=False, label="How the patient talks",
                               widget=forms.RadioSelect(attrs={"data-testid": "session-style"}))
     mode = forms.ChoiceField(label="Practise by", widget=forms.RadioSelect(attrs={"data-testid": "session-mode"}))
+    kind = forms.ChoiceField(
+        label="Practice or exam", initial="practice",
+        choices=[("practice", "Practice: live feedback and a debrief straight after"),
+                 ("exam", "Exam: no hints; your instructor releases the results")],
+        widget=forms.RadioSelect(attrs={"data-testid": "session-kind"}),
+    )
 
-    def __init__(self, *args, trainee_view: dict, **kwargs):
+    def __init__(self, *args, trainee_view: dict, exam_choice: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         modes = trainee_view["modes"]
+        if not exam_choice or modes["exam"]:  # an exam-only scenario has nothing to choose
+            del self.fields["kind"]
         self.fields["mode"].choices = [(m, m.capitalize()) for m in ("text", "voice") if modes[m]]
         self.fields["mode"].initial = self.fields["mode"].choices[0][0] if self.fields["mode"].choices else None
         if trainee_view["persona"]["kind"] == "cbt-patient" and not modes["exam"]:
@@ -23,3 +31,6 @@ class SessionStartForm(forms.Form):
             self.fields["style"].initial = trainee_view["style"] if trainee_view["style"] in SCENARIO_STYLES else "plain"
         else:
             del self.fields["style"]
+
+    def wants_exam(self) -> bool:
+        return self.cleaned_data.get("kind") == "exam"

@@ -28,3 +28,8 @@ def scenario_visible_to(*, user, slug: str) -> Scenario | None:
             slug=slug, current_version__isnull=False
         ).first()
     return scenarios_for_trainee(user=user).filter(slug=slug).first()
+
+
+def scenario_exam_choice_for(*, user, scenario: Scenario) -> bool:
+    """The trainee may take this scenario as an exam: one of their cohorts that has it allows the choice."""
+    return scenario.cohorts.filter(members=user, exam_choice=True).exists()

@@ -17,6 +17,7 @@ from simulations.packs.validation import pack_validate
 STARTER_PACKS_DIR = Path(settings.BASE_DIR) / "simulations" / "starter_packs"
 # Imported first: every other starter pack names its frameworks.
 STARTER_PACKS_FIRST = ("frameworks.yaml",)
+STARTER_PACKS_LAST = ("exams.yaml",)  # exam variants reuse the other packs' personas
 
 
 @dataclass
@@ -87,7 +88,7 @@ def pack_slugs_unknown(*, slugs: Iterable[str]) -> list[str]:
 def starter_pack_files(*, directory: Path | None = None) -> list[Path]:
     directory = directory or STARTER_PACKS_DIR
     files = sorted(directory.glob("*.yaml"))
-    return sorted(files, key=lambda p: (p.name not in STARTER_PACKS_FIRST, p.name))
+    return sorted(files, key=lambda p: (p.name not in STARTER_PACKS_FIRST, p.name in STARTER_PACKS_LAST, p.name))
 
 
 def starter_packs_load(*, user=None, directory: Path | None = None) -> dict[str, PackImportResult]:

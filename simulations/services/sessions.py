@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.db import transaction
@@ -21,6 +22,11 @@ def _persona_state_initial(*, persona_data: dict, scenario_data: dict) -> dict:
     return persona_state_initial(persona=persona_data, scenario=scenario_data).to_dict()
 
 
+def exam_seed(*, version_id: int) -> int:
+    """Every candidate of one exam scenario version meets the same scripted partner (same seed)."""
+    return int.from_bytes(hashlib.sha256(f"exam-version:{version_id}".encode()).digest()[:4], "big") % 2**31
+
+
 @transaction.atomic
 def practice_session_start(*, user, scenario: Scenario, style: str | None = None, exam: bool | None = None) -> PracticeSession:
     """A session on the scenario's current version; the persona's opening line
@@ -30,14 +36,16 @@ def practice_session_start(*, user, scenario: Scenario, style: str | None = None
         raise ValueError(f"scenario {scenario.slug} has no version to play")
     scenario_data, persona_data = version.scenario_data, version.persona_data
     modes = {**MODE_DEFAULTS, **(scenario_data.get("modes") or {})}
-    exam = modes["exam"] if exam is None else exam
+    exam = bool(modes["exam"] or exam)  # an exam-only scenario cannot be practised
+    authored_style = scenario_data.get("style") or persona_data.get("style") or "plain"
     session = PracticeSession.objects.create(
         trainee=user,
         scenario_version=version,
-        style=style or scenario_data.get("style") or persona_data.get("style") or "plain",
+        # Exams: the authored style and a seed fixed by the version, so every candidate meets the same partner.
+        style=authored_style if exam else (style or authored_style),
         exam=exam,
         live_feedback=bool(modes["live_feedback"]) and not exam,  # exams give no hints
-        seed=secrets.randbelow(2**31),
+        seed=exam_seed(version_id=version.pk) if exam else secrets.randbelow(2**31),
         persona_state=_persona_state_initial(persona_data=persona_data, scenario_data=scenario_data),
     )
     opening = (scenario_data.get("opening_line") or "").strip()

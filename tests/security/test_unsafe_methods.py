@@ -22,6 +22,7 @@ def _post_only(world) -> list[tuple[str, str]]:
         ("trainee", reverse("simulations:session_voice", args=[s.pk])),
         ("instructor", reverse("feedback:review_item", args=[s.pk, world["item"].pk])),
         ("instructor", reverse("feedback:review_release", args=[s.pk])),
+        ("instructor", reverse("cohort_exam_choice", args=[world["cohort"].pk])),
         ("admin", reverse("simulations:author_scenario_duplicate", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_scenario_try", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_persona_duplicate", args=[world["persona"].slug])),

@@ -41,6 +41,7 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "password_change_done": _any_user,
     "cohorts": {"trainee": (403,), "other_trainee": (403,), "instructor": (200,), "other_instructor": (200,),
                 "admin": (200,)},
+    "cohort_exam_choice": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
     "health": _admin_page,
     # the brief: assigned trainees; instructors and admins may read any brief (they try scenarios out)
     "simulations:scenario_brief": {"trainee": (200,), "other_trainee": (404,), "instructor": (200,),
@@ -106,6 +107,8 @@ def _kwargs_for(route: str, pattern: URLPattern, world) -> dict:
             kwargs[param] = world["exemplar"].pk
         elif param in ("pk", "session_id"):
             kwargs[param] = world["session"].pk
+        elif param == "cohort_id":
+            kwargs[param] = world["cohort"].pk
         elif param == "item_id":
             kwargs[param] = world["item"].pk
         else:
