@@ -12,5 +12,9 @@ class FeedbackConfig(AppConfig):
 
         dashboard_panels_register_feedback()
 
+        from feedback.privacy import privacy_register_feedback
+
+        privacy_register_feedback()
+
         # Registers the "assessment" engine status for /healthz (nothing is loaded here).
         from feedback.engines import assessment_status  # noqa: F401

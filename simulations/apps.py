@@ -16,5 +16,9 @@ class SimulationsConfig(AppConfig):
 
         dashboard_panels_register_sessions()
 
+        from simulations.privacy import privacy_register_simulations
+
+        privacy_register_simulations()
+
         # Registers the "persona" engine status for /healthz (no model is loaded here).
         from simulations.personas import selection  # noqa: F401

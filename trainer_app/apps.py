@@ -10,6 +10,9 @@ class TrainerAppConfig(AppConfig):
         import importlib
 
         from trainer_app import heartbeat, signals  # noqa: F401  (worker heartbeat, role groups)
+        from trainer_app.privacy.core_data import privacy_register_core
+
+        privacy_register_core()
 
         # Engines register their status reporters on import (no model is loaded here).
         for module in ("trainer_app.engines.embeddings", "trainer_app.engines.speech"):

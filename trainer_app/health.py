@@ -92,9 +92,14 @@ def health_report(*, detailed: bool = True) -> dict:
     usable = all(check["ok"] for check in checks.values()) and all(engine["ok"] for engine in engines)
     if not detailed:
         checks = {name: _redacted(check) for name, check in checks.items()}
-    return {
+    report = {
         "status": "ok" if usable else "unavailable",
         "runtime": "production" if settings.PRODUCTION else "embedded",
         "checks": checks,
         "engines": engines,
     }
+    if detailed:  # housekeeping is for admins; a late purge does not make the app unusable
+        from trainer_app.privacy.retention import retention_purge_health
+
+        report["housekeeping"] = {"retention_purge": retention_purge_health()}
+    return report

@@ -191,6 +191,7 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
 CELERY_TASK_ROUTES = {
+    "trainer_app.tasks.retention_*": {"queue": "analysis"},
     "simulations.tasks.voice_*": {"queue": "speech"},
     "trainer_app.tasks.speech_*": {"queue": "speech"},
     "feedback.tasks.live_*": {"queue": "realtime"},
@@ -201,6 +202,14 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_RESULT_EXTENDED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Retention (trainer_app.privacy; docs/privacy.md) --------------------------------
+VOICE_CLIP_RETENTION_DAYS = env.int("VOICE_CLIP_RETENTION_DAYS", default=30)
+RETENTION_PURGE_INTERVAL_S = env.int("RETENTION_PURGE_INTERVAL_S", default=3600)
+# Periodic tasks, run by Celery beat (`manage.py serve` starts it; Procfile: `beat`).
+CELERY_BEAT_SCHEDULE = {
+    "retention-purge": {"task": "trainer_app.tasks.retention_purge", "schedule": RETENTION_PURGE_INTERVAL_S},
+}
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5)
 WORKER_HEARTBEAT_STALE_SECONDS = 20
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from trainer_app import views
+from trainer_app.privacy import views as privacy_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +11,11 @@ urlpatterns = [
     path("cohorts/<int:cohort_id>/exam-choice/", views.cohort_exam_choice, name="cohort_exam_choice"),
     path("healthz", views.healthz, name="healthz"),
     path("health/", views.health_page, name="health"),
+    path("accounts/privacy/", privacy_views.privacy_page, name="privacy"),
+    path("accounts/privacy/consent/", privacy_views.privacy_consent, name="privacy_consent"),
+    path("accounts/privacy/export/", privacy_views.privacy_export, name="privacy_export"),
+    path("people/", privacy_views.people_list, name="people"),
+    path("people/<int:user_id>/delete/", privacy_views.person_erase_view, name="person_erase"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("simulations.urls")),

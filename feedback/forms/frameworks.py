@@ -26,13 +26,18 @@ class ExemplarForm(forms.Form):
                               help_text="A better way to say it (usually for weak or absent).")
     source = forms.ChoiceField(choices=[(s, s) for s in EXEMPLAR_SOURCES], initial="authored",
                                widget=forms.Select(attrs={"data-testid": "exemplar-source"}))
+    anonymised = forms.BooleanField(
+        required=False, label="Anonymised",
+        help_text="Checked: it holds nothing that identifies the trainee whose words it came from, "
+                  "so it is kept if that person's data is deleted.",
+        widget=forms.CheckboxInput(attrs={"data-testid": "exemplar-anonymised"}))
 
     def __init__(self, *args, framework: Framework, exemplar: Exemplar | None = None, **kwargs):
         if exemplar is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "skill": exemplar.skill, "label": exemplar.label, "context": yaml_text(exemplar.context),
                 "utterance": exemplar.utterance, "feedback": exemplar.feedback, "rewrite": exemplar.rewrite,
-                "source": exemplar.source,
+                "source": exemplar.source, "anonymised": exemplar.anonymised,
             }
         super().__init__(*args, **kwargs)
         self.skill_labels = framework_skill_labels(framework=framework)

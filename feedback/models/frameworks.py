@@ -45,6 +45,9 @@ class Exemplar(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="Order within the framework (pack order).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A correction copies a trainee's words; when that person is deleted it is kept only if an author
+    # has checked that it identifies no one (trainer_app.privacy).
+    anonymised = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["framework", "position", "id"]

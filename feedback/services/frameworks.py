@@ -122,5 +122,11 @@ def exemplar_update(*, exemplar: Exemplar, skill: str, label: str, utterance: st
     return exemplar
 
 
+def exemplar_anonymised_set(*, exemplar: Exemplar, anonymised: bool) -> Exemplar:
+    Exemplar.objects.filter(pk=exemplar.pk).update(anonymised=anonymised)
+    exemplar.anonymised = anonymised
+    return exemplar
+
+
 def exemplar_delete(*, exemplar: Exemplar) -> None:
     exemplar.delete()

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from feedback.forms.frameworks import ExemplarForm
 from feedback.selectors.frameworks import framework_get, framework_list, framework_skill_labels
-from feedback.services.frameworks import exemplar_create, exemplar_delete, exemplar_update
+from feedback.services.frameworks import exemplar_anonymised_set, exemplar_create, exemplar_delete, exemplar_update
 from trainer_app.decorators import admin_required
 
 
@@ -48,7 +48,8 @@ def exemplar_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     framework = _framework_or_404(slug)
     form = ExemplarForm(request.POST or None, framework=framework)
     if request.method == "POST" and form.is_valid():
-        exemplar_create(framework=framework, user=request.user, **form.pack_data)
+        created = exemplar_create(framework=framework, user=request.user, **form.pack_data)
+        exemplar_anonymised_set(exemplar=created, anonymised=form.cleaned_data["anonymised"])
         messages.success(request, "Exemplar added.")
         return redirect("feedback:author_framework_detail", slug=slug)
     return render(request, "feedback/frameworks/exemplar_form.html", {"form": form, "framework": framework, "exemplar": None})
@@ -61,6 +62,7 @@ def exemplar_edit_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     form = ExemplarForm(request.POST or None, framework=framework, exemplar=exemplar)
     if request.method == "POST" and form.is_valid():
         exemplar_update(exemplar=exemplar, **form.pack_data)
+        exemplar_anonymised_set(exemplar=exemplar, anonymised=form.cleaned_data["anonymised"])
         messages.success(request, "Exemplar saved.")
         return redirect("feedback:author_framework_detail", slug=slug)
     return render(request, "feedback/frameworks/exemplar_form.html", {"form": form, "framework": framework, "exemplar": exemplar})

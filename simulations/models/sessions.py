@@ -92,6 +92,8 @@ class VoiceClip(models.Model):
     asr_backend = models.CharField(max_length=80, blank=True)
     low_accuracy = models.BooleanField(default=False)
     duration_s = models.FloatField(null=True, blank=True)
+    # The audio is deleted after VOICE_CLIP_RETENTION_DAYS or when voice consent is withdrawn; the transcript stays.
+    audio_deleted_at = models.DateTimeField(null=True, blank=True)
     turn = models.OneToOneField(Turn, on_delete=models.SET_NULL, null=True, blank=True, related_name="voice_clip")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -26,6 +26,10 @@ from simulations.services import session_events
 from simulations.services.session_end import practice_session_end
 from simulations.services.turns import TurnRejected, chat_rate_limit_hit
 from simulations.services.voice import voice_clip_store
+from trainer_app.models import Consent
+from trainer_app.privacy.consent import consent_active, consent_statement
+
+VOICE_CONSENT_MISSING = "Voice turns need your agreement first: use the \"I agree\" button next to the message box."
 
 
 def _access(request: HttpRequest, pk: int) -> SessionAccess:
@@ -63,6 +67,8 @@ def session_page(request: HttpRequest, pk: int) -> HttpResponse:
         "debrief_url": session_debrief_path(session.pk),
         "is_active": session.status == PracticeSession.Status.ACTIVE,
         "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
+        "voice_consent": consent_active(user=request.user, kind=Consent.Kind.VOICE_TURNS) is not None,
+        "voice_consent_statement": consent_statement(kind=Consent.Kind.VOICE_TURNS),
     }
     return render(request, "simulations/session.html", context)
 
@@ -73,6 +79,8 @@ def session_voice(request: HttpRequest, pk: int) -> HttpResponse:
     access = _access(request, pk)
     if not access.can_write:
         raise PermissionDenied("Only the session's trainee can speak in it.")
+    if consent_active(user=request.user, kind=Consent.Kind.VOICE_TURNS) is None:
+        return _notice(VOICE_CONSENT_MISSING, status=403)
     form = VoiceUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _notice(form.error_message(), status=400)

@@ -87,6 +87,8 @@ def test_voice_turn_from_the_microphone(playwright_instance, live_app, tmp_path)
         trainee, scenario = _assigned_trainee()
         log_in(page, trainee.username, TEST_PASSWORD)
         _start(page, scenario, mode="voice")
+        page.get_by_test_id("voice-consent-give").click()  # consent before the first voice turn
+        page.wait_for_selector('[data-testid="session-page"][data-connected="true"]')
         page.get_by_test_id("mic-toggle").click()
         page.wait_for_selector('[data-testid="mic-toggle"][aria-pressed="true"]')
         page.wait_for_timeout(4500)

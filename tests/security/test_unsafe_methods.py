@@ -39,6 +39,9 @@ def _writes(world) -> list[tuple[str, str, dict]]:
         *[(who, url, {}) for who, url in _post_only(world)],
         ("trainee", reverse("feedback:debrief_formulation", args=[s.pk]), {"situation": "x"}),
         ("admin", reverse("feedback:author_exemplar_create", args=[fw]), exemplar),
+        ("trainee", reverse("privacy_consent"), {"kind": "voice_turns", "decision": "give"}),
+        ("admin", reverse("person_erase", args=[world["other_trainee"].pk]),
+         {"confirm_username": world["other_trainee"].username}),
         ("admin", reverse("feedback:author_exemplar_edit", args=[fw, ex]), exemplar),
         ("admin", reverse("simulations:author_pack_import"),
          {"file": SimpleUploadedFile("p.yaml", b"version: 1\n")}),
@@ -50,7 +53,11 @@ def _writes(world) -> list[tuple[str, str, dict]]:
 
 
 def _counts():
-    return (PracticeSession.objects.count(), PracticeSession.objects.filter(status="active").count(),
+    from django.contrib.auth import get_user_model
+
+    from trainer_app.models import Consent
+
+    return (get_user_model().objects.count(), Consent.objects.count(), PracticeSession.objects.count(), PracticeSession.objects.filter(status="active").count(),
             VoiceClip.objects.count(), Review.objects.count(), Exemplar.objects.count(),
             Scenario.objects.count(), Persona.objects.count(),
             sorted(Exemplar.objects.values_list("utterance", flat=True)),

@@ -18,6 +18,9 @@ TEXT = b"#!/bin/sh\necho this is not audio at all\n" * 20
 
 @pytest.mark.parametrize("data", [TEXT, b"\x1a\x45\xdf\xa3" + TEXT], ids=["plain-text", "fake-ebml-header"])
 def test_text_file_posing_as_webm_fails_with_a_clear_message_and_no_turn(client, world, data):
+    from trainer_app.privacy.consent import consent_give
+
+    consent_give(user=world["trainee"], kind="voice_turns")
     client.force_login(world["trainee"])
     session = world["session"]
     turns_before = Turn.objects.filter(session=session).count()

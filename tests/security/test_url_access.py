@@ -42,6 +42,11 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "cohorts": {"trainee": (403,), "other_trainee": (403,), "instructor": (200,), "other_instructor": (200,),
                 "admin": (200,)},
     "cohort_exam_choice": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    "privacy": _any_user,
+    "privacy_consent": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    "privacy_export": _any_user,
+    "people": _admin_page,
+    "person_erase": _admin_page,
     "health": _admin_page,
     # the brief: assigned trainees; instructors and admins may read any brief (they try scenarios out)
     "simulations:scenario_brief": {"trainee": (200,), "other_trainee": (404,), "instructor": (200,),
@@ -107,6 +112,8 @@ def _kwargs_for(route: str, pattern: URLPattern, world) -> dict:
             kwargs[param] = world["exemplar"].pk
         elif param in ("pk", "session_id"):
             kwargs[param] = world["session"].pk
+        elif param == "user_id":
+            kwargs[param] = world["other_trainee"].pk
         elif param == "cohort_id":
             kwargs[param] = world["cohort"].pk
         elif param == "item_id":

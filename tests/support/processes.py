@@ -97,3 +97,14 @@ def stop(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def start_beat(*, log_path: Path, schedule_path: Path, **extra_env: str) -> subprocess.Popen:
+    """Celery beat as `manage.py serve` starts it (periodic tasks from settings)."""
+    from trainer_app.management.commands.serve import beat_command
+
+    command = beat_command(bin_dir=str(BIN))
+    command[command.index("--schedule") + 1] = str(schedule_path)
+    log = log_path.open("ab")
+    return subprocess.Popen(command, cwd=REPO, env=process_env(**extra_env), stdout=log,  # noqa: S603
+                            stderr=subprocess.STDOUT)

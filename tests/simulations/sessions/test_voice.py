@@ -27,11 +27,18 @@ def _upload(client, session, *, data=b"\x1a\x45\xdf\xa3fake", mime="audio/webm;c
     )
 
 
+def _with_voice_consent(setup: dict) -> dict:
+    from trainer_app.privacy.consent import consent_give
+
+    consent_give(user=setup["trainee"], kind="voice_turns")
+    return setup
+
+
 @pytest.fixture
 def setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
-    return session_setup()
+    return _with_voice_consent(session_setup())
 
 
 @pytest.mark.parametrize("mime", ["text/plain", "image/png", "application/x-sh"])
@@ -136,4 +143,17 @@ async def test_silence_gives_a_clear_message_and_no_turn(setup_live, tmp_path):
 @pytest.fixture
 def setup_live(celery_worker_process, settings):
     cache.clear()
-    return session_setup()
+    return _with_voice_consent(session_setup())
+
+
+def test_a_voice_turn_without_consent_is_refused_with_the_reason(client, setup):
+    from simulations.models import VoiceClip
+    from trainer_app.privacy.consent import consent_revoke
+
+    consent_revoke(user=setup["trainee"], kind="voice_turns")
+    client.force_login(setup["trainee"])
+    response = _upload(client, setup["session"])
+    assert response.status_code == 403 and "need your agreement" in response.content.decode()
+    assert VoiceClip.objects.count() == 0
+    page = client.get(reverse("simulations:session_page", args=[setup["session"].pk])).content.decode()
+    assert 'data-testid="voice-consent-form"' in page and 'data-testid="mic-toggle"' not in page

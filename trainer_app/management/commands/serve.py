@@ -24,6 +24,14 @@ def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
     ]
 
 
+def beat_command(*, bin_dir: str) -> list[str]:
+    """Celery beat: sends the periodic tasks of settings.CELERY_BEAT_SCHEDULE (retention purge, ...)."""
+    return [
+        os.path.join(bin_dir, "celery"), "-A", "trainer_app", "beat", "--loglevel", "WARNING",
+        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+    ]
+
+
 class Command(BaseCommand):
     help = "Run the ASGI web server (HTTP + websockets) and Celery workers: speech, and live feedback + analysis."
 
@@ -54,6 +62,7 @@ class Command(BaseCommand):
             subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency), preexec_fn=lower),  # noqa: S603, PLW1509
             subprocess.Popen(worker("speech", "speech", 2)),  # noqa: S603
             subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
+            subprocess.Popen(beat_command(bin_dir=bin_dir), preexec_fn=lower),  # noqa: S603, PLW1509
         ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")
