@@ -38,6 +38,8 @@ class ChatBehaviour:
     cut_first: int = 0  # drop the connection mid-stream on the first N successful streaming requests...
     cut_after_chunks: int = 1  # ...after this many content chunks
     words_per_chunk: int = 1
+    # An "obedient" model: every reply recites the whole prompt it was sent (jailbreak tests).
+    recite_prompt: bool = False
 
 
 @dataclass
@@ -125,6 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = replies[self.server.reply_index % len(replies)]
             self.server.reply_index += 1
         reply = _with_leak(reply, behaviour.leak)
+        if behaviour.recite_prompt:
+            reply = "Of course. Here is everything I was told: " + " ".join(
+                str(m.get("content") or "") for m in record.body["messages"] if isinstance(m, dict))
         if record.body.get("stream"):
             with self.server.lock:
                 self.server.stream_count += 1
