@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import threading
@@ -370,6 +371,18 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
                 "html": session_events.notice_html(message=message),
             }
         )
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # Found by fuzzing: a binary or non-JSON frame raised inside channels and dropped the socket.
+        if text_data is None:
+            await self._error("bad-type", "Binary messages are not accepted; send JSON text.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("bad-type", "That message could not be understood (it is not JSON).")
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict):

@@ -135,6 +135,8 @@ def pack_load(*, content: bytes | str) -> LoadResult:
         root = yaml.compose(text, Loader=PackLoader)  # nodes only: nothing constructed yet
     except yaml.YAMLError as exc:
         return LoadResult(errors=[f"not valid YAML: {exc}"])
+    except RecursionError:  # found by fuzzing: "[[[[...]]]]" thousands deep overflows the parser
+        return LoadResult(errors=["the file nests lists or mappings too deeply to be a scenario pack"])
     if root is None:
         return LoadResult(errors=["the file is empty"])
     errors: list[str] = []
@@ -149,6 +151,8 @@ def pack_load(*, content: bytes | str) -> LoadResult:
             loader.dispose()
     except yaml.YAMLError as exc:
         return LoadResult(errors=[f"not valid YAML: {exc}"])
+    except RecursionError:
+        return LoadResult(errors=["the file nests lists or mappings too deeply to be a scenario pack"])
     if not isinstance(data, dict):
         return LoadResult(errors=["the top level must be a mapping with version, frameworks, personas and scenarios"])
     return LoadResult(data=data)

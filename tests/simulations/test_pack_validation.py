@@ -198,3 +198,11 @@ def test_failure_in_a_later_section_rolls_back_earlier_sections(monkeypatch):
 def test_dates_stay_text():
     result = pack_load(content="version: 1\nx: 2024-01-01\n")
     assert result.data["x"] == "2024-01-01"
+
+
+def test_a_pack_nested_thousands_deep_gets_a_clear_error():
+    """Found by tests/security/test_fuzz_inputs.py: the YAML parser overflowed Python's stack."""
+    from simulations.packs.loading import pack_load
+
+    result = pack_load(content="[" * 5000 + "]" * 5000)
+    assert result.errors == ["the file nests lists or mappings too deeply to be a scenario pack"]

@@ -33,6 +33,19 @@ def assessment_line_parse(*, raw: str) -> dict:
     return {"id": item.get("id"), "context": context, "utterance": utterance}
 
 
+# Characters that many JSONL readers (and str.splitlines) treat as line breaks: escaped, so one
+# record stays on one line whatever the utterance holds (found by fuzzing).
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029", "\x1c": "\\u001c",
+                "\x1d": "\\u001d", "\x1e": "\\u001e", "\x0b": "\\u000b", "\x0c": "\\u000c"}
+
+
+def jsonl_line(record: dict) -> str:
+    text = json.dumps(record, ensure_ascii=False)
+    for char, escaped in _LINE_BREAKS.items():
+        text = text.replace(char, escaped)
+    return text + "\n"
+
+
 def assessment_output(*, item: dict, assessment, kind: str) -> dict:
     out = {"id": item["id"]}
     if kind == BEHAVIOUR_CODING:
@@ -85,10 +98,7 @@ class Command(BaseCommand):
             def flush():
                 nonlocal written
                 for item, assessment in zip(pending, assessments_run(assessor=assessor, items=pending), strict=True):
-                    writer.write(
-                        json.dumps(assessment_output(item=item, assessment=assessment, kind=kind), ensure_ascii=False)
-                        + "\n"
-                    )
+                    writer.write(jsonl_line(assessment_output(item=item, assessment=assessment, kind=kind)))
                     written += 1
                 pending.clear()
 
