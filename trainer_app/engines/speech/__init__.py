@@ -1,7 +1,9 @@
 """Speech engines: audio decoding, VAD, ASR and the transcription pipeline.
 
-Importing the package registers the "vad" and "asr" engine statuses; models load on first use.
+Importing the package registers the "vad", "asr" and "asr_recording" engine statuses; models load on first
+use, or (the live recognizer) when a speech worker starts.
 """
 
 from trainer_app.engines.speech import asr as _asr  # noqa: F401  (registers "asr")
 from trainer_app.engines.speech import vad as _vad  # noqa: F401  (registers "vad")
+from trainer_app.engines.speech import warm as _warm  # noqa: F401  (loads the live recognizer at worker start)
