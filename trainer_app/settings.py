@@ -274,7 +274,16 @@ LLM_MODEL = env.str("LLM_MODEL", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
 ASSESSMENT_LLM_ENABLED = env.bool("ASSESSMENT_LLM_ENABLED", default=bool(LLM_BASE_URL))
+# Speech recognition. Live voice turns: ASR_MODEL; uploaded recordings: ASR_RECORDING_MODEL. Each takes a
+# CTranslate2 model directory, a faster-whisper name, or "pocketsphinx"; empty (the default) means the
+# bundled Whisper weights (tiny.en for live turns, base for recordings), checked by sha256 before loading.
 ASR_MODEL = env.str("ASR_MODEL", default="")
+ASR_RECORDING_MODEL = env.str("ASR_RECORDING_MODEL", default="")
+ASR_BEAM_SIZE = env.int("ASR_BEAM_SIZE", default=1)
+ASR_RECORDING_BEAM_SIZE = env.int("ASR_RECORDING_BEAM_SIZE", default=5)
+ASR_CPU_THREADS = env.int("ASR_CPU_THREADS", default=0)
+# a worker that takes the speech queue loads the live recognizer as it starts (not in tests: most don't speak)
+ASR_WARM_ON_START = env.bool("ASR_WARM_ON_START", default=not TESTING)
 ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")
@@ -346,5 +355,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"},
-                "axes": {"level": "WARNING"}},
+                "axes": {"level": "WARNING"},
+                "faster_whisper": {"level": "WARNING"}},  # one INFO line per transcribed window
 }
