@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from feedback.models import Exemplar, Review
-from feedback.selectors.assessments import item_effective_label, miti_summary
+from feedback.scoring import miti_summary
+from feedback.selectors.assessments import item_effective_label
 from feedback.services.reviews import ReviewError, review_record
 from tests.factories import TEST_PASSWORD, FrameworkFactory
 from tests.feedback.live_support import assessment_make, people, session_make, turn_add
