@@ -7,8 +7,6 @@ class TrainerAppConfig(AppConfig):
     verbose_name = "Platform core"
 
     def ready(self) -> None:
-        import importlib
-
         from trainer_app import heartbeat, signals  # noqa: F401  (worker heartbeat, role groups)
         from trainer_app.privacy.core_data import privacy_register_core
         from trainer_app.privacy.voice_data import privacy_register_voice
@@ -17,9 +15,4 @@ class TrainerAppConfig(AppConfig):
         privacy_register_voice()
 
         # Engines register their status reporters on import (no model is loaded here).
-        for module in ("trainer_app.engines.embeddings", "trainer_app.engines.speech"):
-            try:
-                importlib.import_module(module)
-            except ImportError as exc:
-                if exc.name != module:
-                    raise
+        from trainer_app.engines import embeddings, speech  # noqa: F401

@@ -17,3 +17,15 @@ def score_pct(value) -> str:
 def answer_text(value) -> str:
     """A worksheet answer: text, or the chosen items of a checkbox list."""
     return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+@register.simple_tag(takes_context=True)
+def review_form(context, eff):
+    """The "Correct…" form of one review item: the posted form when it was this
+    item's and had errors, else an empty one with the skill's labels."""
+    from feedback.forms.review import ReviewCorrectionForm
+
+    bound = context.get("review_form_bound")
+    if bound is not None and bound.item_id == eff.item.pk:
+        return bound
+    return ReviewCorrectionForm(labels=eff.choices, current_label=eff.label, item_id=eff.item.pk)

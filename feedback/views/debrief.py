@@ -2,7 +2,11 @@
 
 Nothing here is shown before the session ends, and for exams nothing graded before an
 instructor releases the results (feedback.access_rules): the debrief reveals the
-feedback and, for CBT, the patient's hidden model."""
+feedback and, for CBT, the patient's hidden model.
+
+``formulation_worksheet`` answers htmx (the worksheet polls while it is scored
+and posts in place) with its partial, and a plain request with the whole
+debrief page (a redirect after a saved worksheet)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from feedback.access_rules import ResultsAccess
 from feedback.forms.formulation import FormulationWorksheetForm
@@ -18,6 +23,8 @@ from feedback.selectors.access import session_for_viewer, session_results_access
 from feedback.selectors.debrief import debrief_as_dict, debrief_as_markdown, debrief_build, session_is_cbt
 from feedback.selectors.formulation import worksheet_counted, worksheet_latest_after_reveal
 from feedback.services.formulation import FIELD_NAMES, FIELDS, worksheet_save
+
+INVALID = 422  # a form with errors; htmx swaps it in (see htmx-config in base.html)
 
 
 def _session_or_404(request: HttpRequest, session_id: int):
@@ -57,16 +64,20 @@ def _worksheet_context(request, session, access: ResultsAccess, form=None) -> di
     }
 
 
+def _debrief_page(request: HttpRequest, session, access: ResultsAccess, *, form=None, status: int = 200) -> HttpResponse:
+    built = debrief_build(session=session) if access.results else None
+    context = {"debrief": built, "access": access, "is_cbt": session_is_cbt(session=session),
+               **_worksheet_context(request, session, access, form)}
+    return render(request, "feedback/debrief/debrief.html", context, status=status)
+
+
 @login_required
 def debrief(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _session_or_404(request, session_id)
     access = session_results_access(user=request.user, session=session)
     if not access.debrief:
         return _closed(request, session, access)
-    built = debrief_build(session=session) if access.results else None
-    context = {"debrief": built, "access": access, "is_cbt": session_is_cbt(session=session),
-               **_worksheet_context(request, session, access)}
-    return render(request, "feedback/debrief/debrief.html", context)
+    return _debrief_page(request, session, access)
 
 
 @login_required
@@ -100,4 +111,10 @@ def formulation_worksheet(request: HttpRequest, session_id: int) -> HttpResponse
         if form.is_valid():
             worksheet_save(session=session, fields=form.cleaned_data, results_visible=access.results)
             form = None
-    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, access, form))
+    status = INVALID if form is not None else 200
+    if not request.htmx:
+        if request.method == "POST" and form is None:
+            return redirect(f"{reverse('feedback:debrief', args=[session.pk])}#formulation-worksheet")
+        return _debrief_page(request, session, access, form=form, status=status)
+    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, access, form),
+                  status=status)

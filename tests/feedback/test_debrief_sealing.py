@@ -103,16 +103,16 @@ def test_a_submission_after_the_reveal_is_kept_marked_and_does_not_count(client)
     session = _cbt_session(p, status="ended", ended_at=timezone.now())
     client.force_login(p["trainee"])
     url = reverse("feedback:debrief_formulation", args=[session.pk])
-    assert client.post(url, {**ANSWERS, "situation": "First try."}).status_code == 200
+    assert client.post(url, {**ANSWERS, "situation": "First try."}, HTTP_HX_REQUEST="true").status_code == 200
     # Revising before the score (and the model beside it) is shown revises the same submission.
-    assert client.post(url, {**ANSWERS, "situation": "Second try."}).status_code == 200
+    assert client.post(url, {**ANSWERS, "situation": "Second try."}, HTTP_HX_REQUEST="true").status_code == 200
     first = worksheet_counted(session_id=session.pk)
     assert FormulationWorksheet.objects.filter(session=session).count() == 1 and first.fields["situation"] == "Second try."
     _score(first, total=0.4)
     page = client.get(reverse("feedback:debrief", args=[session.pk])).content.decode()
     assert CORE_BELIEF in page  # revealed with the score, now that the session has ended
 
-    response = client.post(url, {**ANSWERS, "situation": "Copied from the model."})
+    response = client.post(url, {**ANSWERS, "situation": "Copied from the model."}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     rows = list(FormulationWorksheet.objects.filter(session=session).order_by("submitted_at", "pk"))
     assert [(w.fields["situation"], w.after_reveal) for w in rows] == [("Second try.", False), ("Copied from the model.", True)]
@@ -152,7 +152,7 @@ def test_an_exam_is_sealed_until_its_results_are_released(client):
         assert client.get(reverse(name, args=[session.pk])).status_code == 403, name
     # The candidate may hand in a formulation; even once scored, neither score nor model shows.
     url = reverse("feedback:debrief_formulation", args=[session.pk])
-    assert 'data-testid="formulation-handed-in"' in client.post(url, ANSWERS).content.decode()
+    assert 'data-testid="formulation-handed-in"' in client.post(url, ANSWERS, HTTP_HX_REQUEST="true").content.decode()
     _score(worksheet_counted(session_id=session.pk), total=0.5)
     body = client.get(reverse("feedback:debrief", args=[session.pk])).content.decode()
     assert "model:" not in body and "Overall:" not in body
@@ -195,7 +195,7 @@ def test_only_the_trainees_instructors_may_release(client, who):
 
 
 def test_an_unreleased_exam_stays_out_of_the_trend_in_later_debriefs():
-    from feedback.selectors.assessments import trainee_sessions_with_framework
+    from feedback.selectors.assessments import framework_infos, trainee_score_history
     from tests.factories import FrameworkFactory
     from tests.feedback.live_support import assessment_make, turn_add
 
@@ -204,7 +204,7 @@ def test_an_unreleased_exam_stays_out_of_the_trend_in_later_debriefs():
     exam = session_make(trainee=p["trainee"], framework_slugs=[framework.slug], exam=True, status="ended")
     assessment_make(turn=turn_add(session=exam, text="Please."), framework=framework, labels={"assert": "strong"})
     later = session_make(trainee=p["trainee"], framework_slugs=[framework.slug])
-    assert trainee_sessions_with_framework(trainee_id=p["trainee"].pk, framework_slug=framework.slug, before=later) == []
+    infos = framework_infos(slugs=[framework.slug])
+    assert not trainee_score_history(session=later, frameworks=infos).get(framework.slug)
     PracticeSession.objects.filter(pk=exam.pk).update(results_released_at=timezone.now())
-    earlier = trainee_sessions_with_framework(trainee_id=p["trainee"].pk, framework_slug=framework.slug, before=later)
-    assert [s.pk for s in earlier] == [exam.pk]
+    assert len(trainee_score_history(session=later, frameworks=infos)[framework.slug]) == 1

@@ -50,7 +50,13 @@ def _secrets(persona_data: dict) -> list[str]:
 
 
 def _leaks(content: bytes | str, secrets: list[str]) -> list[str]:
-    text = html.unescape(content.decode() if isinstance(content, bytes) else content)
+    if isinstance(content, bytes) and content[:2] == b"PK":  # a ZIP (the personal-data export): read inside it
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            content = b"\n".join(archive.read(name) for name in archive.namelist())
+    text = html.unescape(content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content)
     return [s for s in secrets if s in text]
 
 
