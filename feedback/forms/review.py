@@ -14,3 +14,10 @@ class ReviewForm(forms.Form):
     def __init__(self, *args, labels: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["corrected_label"].choices = [("", "(keep the rating)")] + [(label, label) for label in labels]
+
+    def clean(self):
+        data = super().clean()
+        # A rating override needs a comment (as clinical-skills platforms require): the trainee sees why.
+        if data.get("corrected_label") and not (data.get("corrected_text") or "").strip():
+            self.add_error(None, "A changed rating needs a comment: say why in “Corrected feedback”.")
+        return data

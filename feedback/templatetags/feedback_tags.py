@@ -17,3 +17,13 @@ def score_pct(value) -> str:
 def answer_text(value) -> str:
     """A worksheet answer: text, or the chosen items of a checkbox list."""
     return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+@register.filter
+def mmss(seconds) -> str:
+    """Seconds as m:ss (a comment's time in the session)."""
+    try:
+        total = max(0, int(round(float(seconds))))
+    except (TypeError, ValueError):
+        return ""
+    return f"{total // 60}:{total % 60:02d}"

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from feedback.forms.formulation import FormulationWorksheetForm
 from feedback.selectors.access import session_for_viewer
 from feedback.selectors.debrief import debrief_as_dict, debrief_as_markdown, debrief_build
+from feedback.selectors.session_review import session_comments
 from feedback.services.formulation import FIELD_NAMES, FIELDS, worksheet_get, worksheet_save
 
 
@@ -42,7 +43,11 @@ def _worksheet_context(request, session, form=None) -> dict:
 @login_required
 def debrief(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _session_or_404(request, session_id)
-    context = {"debrief": debrief_build(session=session), **_worksheet_context(request, session)}
+    built = debrief_build(session=session)
+    comments = session_comments(session_id=session.pk)
+    for view in built.transcript:  # the instructor's comments, shown under the turn they are about
+        view.comments = comments.get(view.turn.pk, [])
+    context = {"debrief": built, "comments": [c for turn in comments.values() for c in turn], **_worksheet_context(request, session)}
     return render(request, "feedback/debrief/debrief.html", context)
 
 
