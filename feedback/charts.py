@@ -95,6 +95,8 @@ class LineChart:
     target_y: float | None = None
     target_label: str = ""
     empty: bool = False
+    faint_path: str = ""  # every "faint" series as one <path d> (hundreds of trainees stay one element)
+    faint_count: int = 0
 
 
 def line_chart(*, series: list[tuple[str, list[float | None], str]], y_min: float = 0.0, y_max: float | None = None,
@@ -110,15 +112,19 @@ def line_chart(*, series: list[tuple[str, list[float | None], str]], y_min: floa
     if y_max is None:
         y_max = nice_max(max(known)) if known else 1.0
     lines = []
+    faint: list[str] = []
+    # Inline linear maps (hundreds of series x tens of points per chart).
+    x_span = plot.x1 - plot.x0
+    x_of = (lambda i: plot.x0 + i * x_span / (length - 1)) if length > 1 else (lambda i: (plot.x0 + plot.x1) / 2)
+    y_k = (plot.y1 - plot.y0) / (y_max - y_min) if y_max != y_min else 0.0
+    y0 = plot.y0
     for label, values, style in series:
-        pts = []
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            x = scale(i, 0, max(length - 1, 1), plot.x0, plot.x1) if length > 1 else (plot.x0 + plot.x1) / 2
-            y = scale(min(max(v, y_min), y_max), y_min, y_max, plot.y0, plot.y1)
-            pts.append((round(x, 1), round(y, 1)))
+        pts = [(round(x_of(i), 1), round(y0 + ((y_min if v < y_min else y_max if v > y_max else v) - y_min) * y_k, 1))
+               for i, v in enumerate(values) if v is not None]
         if not pts:
+            continue
+        if style == "faint":
+            faint.append("M" + " L".join([f"{x},{y}" for x, y in pts]))
             continue
         lines.append(Line(points=" ".join(f"{x},{y}" for x, y in pts), label=label, style=style,
                           end_x=pts[-1][0], end_y=pts[-1][1], dots=pts if style in dots_for else []))
@@ -133,7 +139,7 @@ def line_chart(*, series: list[tuple[str, list[float | None], str]], y_min: floa
         y_ticks.append(Tick(pos=round(scale(v, y_min, y_max, plot.y0, plot.y1), 1), label=text))
     target_y = round(scale(min(max(target, y_min), y_max), y_min, y_max, plot.y0, plot.y1), 1) if target is not None else None
     return LineChart(plot=plot, lines=lines, x_ticks=x_ticks, y_ticks=y_ticks, target_y=target_y, target_label=target_label,
-                     empty=not lines)
+                     empty=not lines and not faint, faint_path=" ".join(faint), faint_count=len(faint))
 
 
 @dataclass

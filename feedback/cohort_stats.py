@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from statistics import median
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class SessionValue:
+class SessionValue(NamedTuple):
     trainee_id: int
     session_id: int
     started_at: dt.datetime
@@ -53,18 +54,22 @@ class HeatRow:
         return next((c for c in self.cells if c.skill == skill), None)
 
 
-def values_by_trainee(values: Iterable[SessionValue]) -> dict[int, dict[str, list[SessionValue]]]:
+Grouped = dict[int, dict[str, list[SessionValue]]]
+
+
+def values_by_trainee(values: Iterable[SessionValue]) -> Grouped:
     """trainee -> skill -> values, oldest session first (ties by session id)."""
-    out: dict[int, dict[str, list[SessionValue]]] = {}
-    for v in sorted(values, key=lambda v: (v.started_at, v.session_id)):
+    out: Grouped = {}
+    for v in sorted(values, key=attrgetter("started_at", "session_id")):
         out.setdefault(v.trainee_id, {}).setdefault(v.skill, []).append(v)
     return out
 
 
-def heatmap_rows(*, values: Iterable[SessionValue], trainees: dict[int, str], skills: list[str]) -> list[HeatRow]:
+def heatmap_rows(*, values: Iterable[SessionValue], trainees: dict[int, str], skills: list[str],
+                 grouped: Grouped | None = None) -> list[HeatRow]:
     """One row per trainee (every trainee named, even without sessions), one cell per skill:
     first, latest and best value in the range and how many sessions carry the skill."""
-    grouped = values_by_trainee(values)
+    grouped = grouped if grouped is not None else values_by_trainee(values)
     rows = []
     for trainee_id, name in trainees.items():
         per_skill = grouped.get(trainee_id, {})
@@ -118,10 +123,10 @@ class Trajectory:
 
 
 def trajectories(*, values: Iterable[SessionValue], skills: list[str], targets: dict[str, float] | None = None,
-                 min_trainees: int = 1) -> list[Trajectory]:
+                 min_trainees: int = 1, grouped: Grouped | None = None) -> list[Trajectory]:
     """Per skill: each trainee's values by session ordinal and the cohort median at each ordinal
     (over the trainees who reached it; None below ``min_trainees``)."""
-    grouped = values_by_trainee(values)
+    grouped = grouped if grouped is not None else values_by_trainee(values)
     out = []
     for skill in skills:
         lines = {t: [v.value for v in per.get(skill, [])] for t, per in grouped.items() if per.get(skill)}
@@ -222,6 +227,57 @@ def coded_turn(labels: dict[str, str]) -> dict:
     behaviour = labels.get("behaviour", "")
     family = SUBTYPE_FAMILY.get(behaviour)
     return {"behaviour": behaviour, "family": family, "subtype": labels.get(family, "") if family else ""}
+
+
+def rubric_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, tuple[int, dt.datetime]],
+                               score) -> tuple[list[SessionValue], dict[str, dict[str, int]]]:
+    """Session values (mean label score per skill) and rating counts per skill from rubric rollups
+    ({"skills": {skill: {label: n}}}, effective labels); ``score(skill, label)`` -> float | None
+    (called once per distinct pair)."""
+    values: list[SessionValue] = []
+    dist: dict[str, dict[str, int]] = {}
+    scores: dict[tuple[str, str], float | None] = {}
+    append = values.append
+    for session_id, data in rollups.items():
+        where = sessions.get(session_id)
+        if where is None:
+            continue
+        trainee_id, started_at = where
+        for skill, labels in (data.get("skills") or {}).items():
+            total, n = 0.0, 0
+            per = dist.get(skill)
+            if per is None:
+                per = dist[skill] = {}
+            for label, count in labels.items():
+                per[label] = per.get(label, 0) + count
+                key = (skill, label)
+                value = scores.get(key, scores)
+                if value is scores:
+                    value = scores[key] = score(skill, label)
+                if value is not None:
+                    total += value * count
+                    n += count
+            if n:
+                append(SessionValue(trainee_id, session_id, started_at, skill, round(total / n, 3), n))
+    return values, dist
+
+
+def miti_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, tuple[int, dt.datetime]],
+                             summarize) -> tuple[list[SessionValue], dict[str, dict[str, int]]]:
+    """MITI figures per session and code counts from behaviour-coding rollups ({"codes": {"behaviour|subtype": n}})."""
+    codes: list[tuple[int, dict]] = []
+    dist: dict[str, dict[str, int]] = {}
+    for session_id, data in rollups.items():
+        for key, count in (data.get("codes") or {}).items():
+            behaviour, _, subtype = key.partition("|")
+            family = SUBTYPE_FAMILY.get(behaviour)
+            code = {"behaviour": behaviour, "family": family, "subtype": subtype}
+            codes.extend([(session_id, code)] * count)
+            if behaviour:
+                dist.setdefault("behaviour", {})[behaviour] = dist.setdefault("behaviour", {}).get(behaviour, 0) + count
+            if family and subtype:
+                dist.setdefault(family, {})[subtype] = dist.setdefault(family, {}).get(subtype, 0) + count
+    return miti_values(codes=codes, sessions=sessions, summarize=summarize), dist
 
 
 MITI_KEYS = ("reflection_to_question_ratio", "percent_complex_reflections", "percent_open_questions")

@@ -4,5 +4,6 @@ from feedback.models.assessments import Assessment, AssessmentItem, Review
 from feedback.models.comments import TurnComment
 from feedback.models.formulation import FormulationWorksheet
 from feedback.models.frameworks import Exemplar, Framework
+from feedback.models.rollups import SessionRollup
 
-__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment"]
+__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment", "SessionRollup"]

@@ -8,29 +8,27 @@ here loops over trainees or sessions with a query inside."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Case,
     Count,
-    Exists,
     F,
-    FloatField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
+    TextField,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from feedback import cohort_stats as stats
-from feedback.models import Assessment, AssessmentItem, Framework, Review, TurnComment
+from feedback.models import Assessment, AssessmentItem, Framework, Review, SessionRollup, TurnComment
 from feedback.selectors.assessments import FrameworkInfo, framework_infos, label_score, miti_summary
+from feedback.services.rollups import session_rollups_ensure
 from simulations.models import PracticeSession, Scenario, Turn
 from trainer_app.models import Cohort
 from trainer_app.roles import ADMIN, INSTRUCTOR, user_role
@@ -99,9 +97,9 @@ def cohort_scenarios(*, cohort: Cohort) -> list[tuple[str, str]]:
 
 
 def sessions_in_scope(*, trainee_ids, filters: CohortFilters) -> QuerySet[PracticeSession]:
+    """The trainees' sessions under every filter but the framework (the dashboard keeps the sessions that
+    have a rollup with ratings for it; the item export filters items by framework)."""
     sessions = PracticeSession.objects.filter(trainee_id__in=trainee_ids)
-    if filters.framework:
-        sessions = sessions.filter(Exists(Assessment.objects.filter(turn__session=OuterRef("pk"), framework_slug=filters.framework)))
     if filters.scenario:
         sessions = sessions.filter(scenario_version__scenario__slug=filters.scenario)
     if filters.difficulty:
@@ -140,37 +138,8 @@ def _latest_review_label():
     return Coalesce(NullIf(Subquery(latest), Value("")), F("label"))
 
 
-def _score_case(*, infos: list[FrameworkInfo]) -> Case:
-    """SQL for label_score(label, skill labels) per framework and skill (None when unscored)."""
-    whens = []
-    for info in infos:
-        specific = [s for s, data in info.skills.items() if data.get("labels")]
-        for skill in specific:
-            labels = info.skill_labels(skill)
-            whens += [When(assessment__framework_slug=info.slug, skill=skill, label=label,
-                           then=Value(label_score(label=label, labels=labels))) for label in labels
-                      if label_score(label=label, labels=labels) is not None]
-        whens += [When(assessment__framework_slug=info.slug, label=label, then=Value(label_score(label=label, labels=info.labels)))
-                  for label in info.labels if label_score(label=label, labels=info.labels) is not None
-                  and not specific]
-        if specific:
-            whens += [When(Q(assessment__framework_slug=info.slug) & ~Q(skill__in=specific), label=label,
-                           then=Value(label_score(label=label, labels=info.labels)))
-                      for label in info.labels if label_score(label=label, labels=info.labels) is not None]
-    return Case(*whens, default=None, output_field=FloatField())
-
-
-def _items(*, sessions: QuerySet[PracticeSession], slugs: list[str]) -> QuerySet[AssessmentItem]:
-    return AssessmentItem.objects.filter(assessment__framework_slug__in=slugs, assessment__turn__session__in=sessions.values("pk"))
-
-
-def _corrected(items: QuerySet[AssessmentItem]):
-    """(item id, session, framework, skill, engine label, effective label) of the items with a review."""
-    return (
-        items.filter(Exists(Review.objects.filter(item=OuterRef("pk"))))
-        .annotate(effective=_latest_review_label())
-        .values_list("pk", "assessment__turn__session_id", "assessment__framework_slug", "skill", "label", "effective")
-    )
+def _items(*, sessions, slugs: list[str]) -> QuerySet[AssessmentItem]:
+    return AssessmentItem.objects.filter(assessment__framework_slug__in=slugs, assessment__turn__session__in=sessions)
 
 
 @dataclass
@@ -183,6 +152,7 @@ class Values:
     skills: list[str]
     units: dict[str, str]  # skill -> "score" | "percent" | "ratio"
     targets: dict[str, float]
+    rollups: dict[int, dict] = field(default_factory=dict)  # session -> rollup data
 
 
 def _targets(info: FrameworkInfo, skills: list[str]) -> dict[str, float]:
@@ -198,77 +168,35 @@ def _targets(info: FrameworkInfo, skills: list[str]) -> dict[str, float]:
 
 def framework_values(*, sessions: QuerySet[PracticeSession], framework: FrameworkInfo,
                      session_index: dict[int, tuple[int, dt.datetime]]) -> Values:
-    """Per-session values for one framework: 3 queries (sums, corrections, distribution) for rubrics;
-    2 (codes, corrections) for behaviour coding."""
     return frameworks_values(sessions=sessions, frameworks=[framework], session_index=session_index)[framework.slug]
 
 
 def frameworks_values(*, sessions: QuerySet[PracticeSession], frameworks: list[FrameworkInfo],
                       session_index: dict[int, tuple[int, dt.datetime]]) -> dict[str, Values]:
-    """framework_values for several frameworks at once, in the same number of queries."""
-    rubric = [f for f in frameworks if f.kind != BEHAVIOUR_CODING]
-    coding = [f for f in frameworks if f.kind == BEHAVIOUR_CODING]
-    out: dict[str, Values] = {}
-    if rubric:
-        items = _items(sessions=sessions, slugs=[f.slug for f in rubric])
-        score = _score_case(infos=rubric)
-        sums = (items.order_by().values_list("assessment__framework_slug", "assessment__turn__session_id", "skill")
-                .annotate(total=Sum(score), n=Count(score)))
-        per_sums: dict[str, list] = {}
-        for slug, session_id, skill, total, n in sums:
-            per_sums.setdefault(slug, []).append((session_id, skill, total, n))
-        dist_rows: dict[str, list] = {}
-        for slug, skill, label, n in items.order_by().values_list("assessment__framework_slug", "skill", "label").annotate(n=Count("pk")):
-            dist_rows.setdefault(slug, []).append((skill, label, n))
-        corrections: dict[str, list] = {}
-        for _pk, session_id, slug, skill, engine, effective in _corrected(items):
-            corrections.setdefault(slug, []).append((session_id, skill, engine, effective))
-        by_slug = {f.slug: f for f in rubric}
-        for slug, info in by_slug.items():
-            fixes = corrections.get(slug, [])
-            values = stats.rubric_values(
-                sums=per_sums.get(slug, []),
-                corrections=[(s, k, label_score(label=e, labels=info.skill_labels(k)), label_score(label=f, labels=info.skill_labels(k)))
-                             for s, k, e, f in fixes if e != f],
-                sessions=session_index,
-            )
-            seen = {v.skill for v in values} | {k for k, _, _ in dist_rows.get(slug, [])}
-            skills = list(info.skills) + sorted(s for s in seen if s not in info.skills)
-            out[slug] = Values(
-                framework=info, values=values,
-                distributions=stats.label_distribution(counts=dist_rows.get(slug, []), corrections=[(k, e, f) for _, k, e, f in fixes]),
-                skills=skills, units={s: "score" for s in skills}, targets=_targets(info, skills),
-            )
-    if coding:
-        items = _items(sessions=sessions, slugs=[f.slug for f in coding])
-        fixes = {pk: eff for pk, *_rest, eff in _corrected(items)}
-        per_assessment: dict[int, dict] = {}
-        for pk, assessment_id, slug, session_id, skill, label in items.values_list(
-                "pk", "assessment_id", "assessment__framework_slug", "assessment__turn__session_id", "skill", "label").order_by():
-            entry = per_assessment.setdefault(assessment_id, {"slug": slug, "session": session_id, "labels": {}})
-            entry["labels"][skill] = fixes.get(pk, label)
-        for info in coding:
-            codes, dist = [], {}
-            for entry in per_assessment.values():
-                if entry["slug"] != info.slug:
-                    continue
-                code = stats.coded_turn(entry["labels"])
-                codes.append((entry["session"], code))
-                if code["behaviour"]:
-                    dist.setdefault("behaviour", {}).setdefault(code["behaviour"], 0)
-                    dist["behaviour"][code["behaviour"]] += 1
-                if code["family"] and code["subtype"]:
-                    dist.setdefault(code["family"], {}).setdefault(code["subtype"], 0)
-                    dist[code["family"]][code["subtype"]] += 1
-            skills = list(stats.MITI_KEYS)
-            out[info.slug] = Values(
-                framework=info, values=stats.miti_values(codes=codes, sessions=session_index, summarize=miti_summary),
-                distributions=dist, skills=skills,
-                units={"reflection_to_question_ratio": "ratio", "percent_complex_reflections": "percent",
-                       "percent_open_questions": "percent"},
-                targets=_targets(info, skills),
-            )
-    return out
+    """Per-session values for each framework from the session rollups (built when missing):
+    a fixed number of queries for any number of frameworks and sessions."""
+    session_rollups_ensure(sessions=sessions, kinds={f.slug: f.kind for f in frameworks})
+    rollups: dict[str, dict[int, dict]] = {f.slug: {} for f in frameworks}
+    for session_id, slug, data in SessionRollup.objects.filter(
+            session__in=sessions.values("pk"), framework_slug__in=list(rollups)).values_list("session_id", "framework_slug", "data"):
+        rollups[slug][session_id] = data
+    return {info.slug: _values(info=info, per_session=rollups[info.slug], session_index=session_index) for info in frameworks}
+
+
+def _values(*, info: FrameworkInfo, per_session: dict[int, dict], session_index: dict[int, tuple[int, dt.datetime]]) -> Values:
+    if info.kind == BEHAVIOUR_CODING:
+        skills = list(stats.MITI_KEYS)
+        values, dist = stats.miti_values_from_rollups(rollups=per_session, sessions=session_index, summarize=miti_summary)
+        units = {"reflection_to_question_ratio": "ratio", "percent_complex_reflections": "percent", "percent_open_questions": "percent"}
+    else:
+        values, dist = stats.rubric_values_from_rollups(
+            rollups=per_session, sessions=session_index,
+            score=lambda skill, label, info=info: label_score(label=label, labels=info.skill_labels(skill)))
+        seen = {v.skill for v in values} | set(dist)
+        skills = list(info.skills) + sorted(s for s in seen if s not in info.skills)
+        units = {s: "score" for s in skills}
+    return Values(framework=info, values=values, distributions=dist, skills=skills, units=units,
+                  targets=_targets(info, skills), rollups=per_session)
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------------
@@ -302,6 +230,7 @@ class CohortDashboard:
     weeks: list[stats.WeekVolume] = field(default_factory=list)
     engagement: stats.Engagement | None = None
     values: list[stats.SessionValue] = field(default_factory=list)
+    distributions: dict[str, dict[str, int]] = field(default_factory=dict)  # skill (or code family) -> rating -> items
 
 
 def skill_names_for(*, framework: FrameworkInfo, skills: list[str]) -> dict[str, str]:
@@ -310,21 +239,29 @@ def skill_names_for(*, framework: FrameworkInfo, skills: list[str]) -> dict[str,
     return {s: framework.skill_name(s) for s in skills}
 
 
-def evidence_turns(*, sessions: QuerySet[PracticeSession], framework: FrameworkInfo, skills: list[str],
-                   per_skill: int = 5) -> dict[str, list[EvidenceTurn]]:
-    """Recent turns that show each given skill at its weakest rating (effective): one query per skill
-    named, and the caller names at most three."""
+def evidence_turns(*, framework: FrameworkInfo, skills: list[str], rollups: dict[int, dict],
+                   session_index: dict[int, tuple[int, dt.datetime]], per_skill: int = 5) -> dict[str, list[EvidenceTurn]]:
+    """Recent turns that show each given skill at its weakest rating (effective): the rollups name the
+    latest sessions that have such a turn, then one query per skill named (the caller names at most three)."""
     out: dict[str, list[EvidenceTurn]] = {}
     for skill in skills:
         if framework.kind == BEHAVIOUR_CODING:
             code_skill, label = MITI_EVIDENCE.get(skill, ("", ""))
+            if not code_skill:
+                continue
+            key = f"{label}|" if code_skill == "behaviour" else f"{code_skill}|{label}"
+            has = [s for s, data in rollups.items()
+                   if any(k.startswith(key) if code_skill == "behaviour" else k == key for k in (data.get("codes") or {}))]
         else:
-            code_skill, labels = skill, framework.skill_labels(skill)
-            label = labels[-1] if labels else ""
-        if not code_skill:
+            labels = framework.skill_labels(skill)
+            code_skill, label = skill, (labels[-1] if labels else "")
+            has = [s for s, data in rollups.items() if ((data.get("skills") or {}).get(skill) or {}).get(label)]
+        recent = sorted((s for s in has if s in session_index), key=lambda s: session_index[s][1], reverse=True)[:per_skill]
+        if not recent:
+            out[skill] = []
             continue
         rows = (
-            _items(sessions=sessions, slugs=[framework.slug]).filter(skill=code_skill)
+            AssessmentItem.objects.filter(assessment__framework_slug=framework.slug, assessment__turn__session_id__in=recent, skill=code_skill)
             .annotate(effective=_latest_review_label()).filter(effective=label)
             .order_by("-assessment__turn__created_at")
             .values_list("assessment__turn__session_id", "assessment__turn__index",
@@ -334,29 +271,60 @@ def evidence_turns(*, sessions: QuerySet[PracticeSession], framework: FrameworkI
     return out
 
 
+def _rated(data: dict) -> bool:
+    return bool(data.get("skills") or data.get("codes"))
+
+
+def _fact_from_rollup(row) -> stats.SessionFact:
+    session_id, trainee_id, started_at, ended_at, status, exam, data = row
+    turns = data.get("turns") or {}
+    last = turns.get("last")
+    return stats.SessionFact(session_id=session_id, trainee_id=trainee_id, started_at=started_at, ended_at=ended_at, status=status,
+                             exam=exam, voice_turns=turns.get("voice", 0), text_turns=turns.get("text", 0),
+                             last_turn_at=dt.datetime.fromisoformat(last) if last else None)
+
+
 def cohort_dashboard(*, cohort: Cohort, filters: CohortFilters, now: dt.datetime | None = None,
                      with_evidence: bool = True) -> CohortDashboard:
+    """Everything the dashboard shows, in a fixed number of queries: the sessions' rollups for the
+    framework (built when missing) joined with the session fields, then pure computation."""
     trainees = cohort_trainees(cohort=cohort)
     info = framework_infos(slugs=[filters.framework])[filters.framework] if filters.framework else None
     dash = CohortDashboard(cohort=cohort, filters=filters, framework=info, trainees=trainees)
     sessions = sessions_in_scope(trainee_ids=list(trainees), filters=filters)
-    dash.facts = session_facts(sessions=sessions)
-    index = {f.session_id: (f.trainee_id, f.started_at) for f in dash.facts}
     now = now or timezone.now()
+    per_session: dict[int, dict] = {}
+    if info is None:
+        dash.facts = session_facts(sessions=sessions)
+    else:
+        session_rollups_ensure(sessions=sessions, kinds={info.slug: info.kind})
+        rows = list(SessionRollup.objects.filter(framework_slug=info.slug, session__in=sessions.values("pk"))
+                    .annotate(raw=Cast("data", TextField())).values_list(
+                        "session_id", "session__trainee_id", "session__started_at", "session__ended_at", "session__status",
+                        "session__exam", "raw"))
+        # One JSON parse for every row (thousands of small documents) instead of one per row.
+        datas = json.loads("[" + ",".join(row[-1] for row in rows) + "]") if rows else []
+        for row, data in zip(rows, datas, strict=True):
+            if _rated(data):
+                dash.facts.append(_fact_from_rollup((*row[:-1], data)))
+                per_session[row[0]] = data
+    index = {f.session_id: (f.trainee_id, f.started_at) for f in dash.facts}
     dash.weeks = stats.weekly_volume(facts=dash.facts, start=filters.date_from, end=filters.date_to or (now.date() if dash.facts else None))
     dash.engagement = stats.engagement(facts=dash.facts, trainee_ids=list(trainees), cutoff=now - dt.timedelta(days=14))
     if info is None:
         return dash
-    vals = framework_values(sessions=sessions, framework=info, session_index=index)
-    dash.values = vals.values
+    vals = _values(info=info, per_session=per_session, session_index=index)
+    dash.values, dash.distributions = vals.values, vals.distributions
     dash.skills, dash.units, dash.targets = vals.skills, vals.units, vals.targets
     dash.skill_names = skill_names_for(framework=info, skills=vals.skills)
-    dash.rows = stats.heatmap_rows(values=vals.values, trainees=trainees, skills=vals.skills)
-    dash.trajectories = stats.trajectories(values=vals.values, skills=vals.skills, targets=vals.targets)
+    grouped = stats.values_by_trainee(vals.values)
+    dash.rows = stats.heatmap_rows(values=vals.values, trainees=trainees, skills=vals.skills, grouped=grouped)
+    dash.trajectories = stats.trajectories(values=vals.values, skills=vals.skills, targets=vals.targets, grouped=grouped)
     dash.summaries = stats.skill_summaries(rows=dash.rows, skills=vals.skills, targets=vals.targets, distributions=vals.distributions)
     dash.weakest = stats.weakest_skills(summaries=dash.summaries)
     if with_evidence:
-        dash.evidence = evidence_turns(sessions=sessions, framework=info, skills=[s.skill for s in dash.weakest])
+        dash.evidence = evidence_turns(framework=info, skills=[s.skill for s in dash.weakest], rollups=per_session,
+                                       session_index=index)
     return dash
 
 

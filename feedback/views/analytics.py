@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from feedback import cohort_charts
 from feedback import cohort_stats as stats
@@ -58,7 +59,14 @@ def _filter_query(filters: ca.CohortFilters) -> dict:
     return {k: v for k, v in raw.items() if v}
 
 
+def _url_for(name: str):
+    """reverse() once, then fill in the id per row (hundreds of rows)."""
+    template = reverse(name, args=[987654321])
+    return lambda pk: template.replace("987654321", str(pk))
+
+
 def _heat_view(dash: ca.CohortDashboard) -> list[dict]:
+    review_url, profile_url = _url_for("feedback:review_session"), _url_for("feedback:trainee_profile")
     out = []
     for row in dash.rows:
         cells = []
@@ -68,10 +76,10 @@ def _heat_view(dash: ca.CohortDashboard) -> list[dict]:
                           "first": cohort_charts.format_value(cell.first, unit),
                           "change": cohort_charts.format_change(cell.change, unit),
                           "raw": "" if cell.latest is None else cell.latest,
-                          "sessions": cell.sessions, "session_id": cell.latest_session_id,
+                          "sessions": cell.sessions, "url": review_url(cell.latest_session_id) if cell.latest_session_id else "",
                           "shade": cohort_charts.shade(cell.latest, unit, dash.targets.get(cell.skill)),
                           "below": cell.latest is not None and cell.skill in dash.targets and cell.latest < dash.targets[cell.skill]})
-        out.append({"trainee_id": row.trainee_id, "name": row.name, "sessions": row.sessions, "cells": cells})
+        out.append({"url": profile_url(row.trainee_id), "name": row.name, "sessions": row.sessions, "cells": cells})
     return out
 
 
@@ -92,9 +100,13 @@ def _page_context(request, cohort, *, with_evidence: bool = True) -> dict:
                         "sorted": sorting["skill"] == skill})
     trajectories = [cohort_charts.trajectory_chart(trajectory=t, name=names.get(t.skill, t.skill), unit=dash.units.get(t.skill, "score"),
                                                    trainee_names=dash.trainees) for t in dash.trajectories]
-    labels_for = (lambda skill: sorted(next((s.labels for s in dash.summaries if s.skill == skill), {}))) if (
-        dash.framework and dash.framework.kind == ca.BEHAVIOUR_CODING) else (
-        lambda skill: dash.framework.skill_labels(skill) if dash.framework else [])
+    if dash.framework and dash.framework.kind == ca.BEHAVIOUR_CODING:  # codes: one bar per code family
+        dist_summaries = [stats.SkillSummary(skill=k, mean_latest=None, trainees=0, labels=v) for k, v in sorted(dash.distributions.items())]
+        dist_names = {"behaviour": "Behaviour", "reflection": "Reflections", "question": "Questions", "input": "Therapist input"}
+        labels_for = lambda skill: sorted(dash.distributions.get(skill, {}))  # noqa: E731
+    else:
+        dist_summaries, dist_names = dash.summaries, names
+        labels_for = lambda skill: dash.framework.skill_labels(skill) if dash.framework else []  # noqa: E731
     summaries = [{"skill": s.skill, "name": names.get(s.skill, s.skill), "mean": cohort_charts.format_value(s.mean_latest, dash.units.get(s.skill, "score")),
                   "trainees": s.trainees, "below": s.below_target, "target": s.target,
                   "target_text": cohort_charts.format_value(s.target, dash.units.get(s.skill, "score")) if s.target is not None else ""}
@@ -109,7 +121,7 @@ def _page_context(request, cohort, *, with_evidence: bool = True) -> dict:
         "cohort": cohort, "form": form, "form_valid": valid, "dash": dash, "query": urlencode(query), "sorting": sorting,
         "sort_links": sort_links, "columns": columns, "heat": _heat_view(dash), "trajectories": trajectories,
         "summaries": summaries, "weakest": weakest,
-        "distribution": cohort_charts.distribution_rows(summaries=dash.summaries, names=names, labels_for=labels_for),
+        "distribution": cohort_charts.distribution_rows(summaries=dist_summaries, names=dist_names, labels_for=labels_for),
         "volume_chart": cohort_charts.volume_chart(weeks=dash.weeks), "sessions_chart": cohort_charts.sessions_chart(weeks=dash.weeks),
         "weeks": dash.weeks, "engagement": dash.engagement, "never": never, "dropped": dropped,
         "minutes_total": round(sum(f.minutes for f in dash.facts)),
@@ -179,9 +191,9 @@ def _export_rows(table: str, context: dict, dash: ca.CohortDashboard):
             yield [w.week.isoformat(), w.sessions, w.completed, w.minutes, w.voice_turns, w.text_turns, w.trainees]
     elif table == "distribution":
         yield ["skill", "label", "items"]
-        for s in dash.summaries:
-            for label, n in sorted(s.labels.items()):
-                yield [s.skill, label, n]
+        for skill, labels in sorted(dash.distributions.items()):
+            for label, n in sorted(labels.items()):
+                yield [skill, label, n]
     elif table == "items":
         yield ["trainee", "session_id", "started_at", "turn_index", "text", "skill", "engine_label", "effective_label",
                "review_verdict", "review_comment", "reviewer", "confidence", "backend"]
