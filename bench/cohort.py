@@ -38,7 +38,6 @@ def run() -> dict:
     django_setup(app.var_dir)
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from feedback.models import Framework
     from tests.support.cohort_data import cohort_generate
@@ -59,7 +58,13 @@ def run() -> dict:
     assert first.status_code == 200, first.status_code
     # As a web process does after its warm-up (trainer_app.gc_tuning): long-lived objects out of the collector's way.
     gc_freeze_after_warm_up()
-    with CaptureQueriesContext(connection) as queries:
+    queries: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
         client.get(url)
     page_ms, sql_ms = [], []
     rows = 0

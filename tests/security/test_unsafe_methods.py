@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from feedback.models import Exemplar, Review
+from feedback.models import Exemplar, Review, TurnComment
 from simulations.models import Persona, PracticeSession, Scenario, VoiceClip
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,7 @@ def _post_only(world) -> list[tuple[str, str]]:
         ("trainee", reverse("simulations:session_end", args=[s.pk])),
         ("trainee", reverse("simulations:session_voice", args=[s.pk])),
         ("instructor", reverse("feedback:review_item", args=[s.pk, world["item"].pk])),
+        ("instructor", reverse("feedback:review_comment", args=[s.pk, world["item"].assessment.turn_id])),
         ("admin", reverse("simulations:author_scenario_duplicate", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_scenario_try", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_persona_duplicate", args=[world["persona"].slug])),
@@ -49,7 +50,7 @@ def _writes(world) -> list[tuple[str, str, dict]]:
 
 def _counts():
     return (PracticeSession.objects.count(), PracticeSession.objects.filter(status="active").count(),
-            VoiceClip.objects.count(), Review.objects.count(), Exemplar.objects.count(),
+            VoiceClip.objects.count(), Review.objects.count(), Exemplar.objects.count(), TurnComment.objects.count(),
             Scenario.objects.count(), Persona.objects.count(),
             sorted(Exemplar.objects.values_list("utterance", flat=True)),
             sorted(Scenario.objects.values_list("title", flat=True)),
