@@ -2,7 +2,8 @@
 
 Keep this a list of small registrations; append yours below."""
 
-from feedback import packs as _packs
+from feedback.pack_hooks import frameworks_export, frameworks_import
+from feedback.pack_schema import frameworks_validate
 from feedback.selectors.frameworks import framework_choices, framework_exists
 from simulations.packs.registry import pack_section_register
 
@@ -10,9 +11,9 @@ from simulations.packs.registry import pack_section_register
 pack_section_register(
     name="frameworks",
     order=10,
-    validate=_packs.frameworks_validate,
-    import_=_packs.frameworks_import,
-    export=_packs.frameworks_export,
+    validate=frameworks_validate,
+    import_=frameworks_import,
+    export=frameworks_export,
     exists=lambda *, slug: framework_exists(slug=slug),
     choices=framework_choices,
 )
@@ -77,15 +78,6 @@ def feedback_publish_in_background(task, *args) -> None:
         _publish_pool().submit(_publish, task, *args)
     except RuntimeError:  # interpreter shutting down: publish here rather than lose it
         _publish(task, *args)
-
-
-def feedback_publish_flush(timeout: float = 10.0) -> bool:
-    """Wait until everything handed to the publisher so far is published (tests, shutdown)."""
-    if _publisher is None:
-        return True
-    done = threading.Event()
-    _publisher.submit(done.set)
-    return done.wait(timeout)
 
 
 def _on_turn_stored(sender=None, *, turn_id: int, session_id: int, **kwargs) -> None:

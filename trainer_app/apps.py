@@ -7,14 +7,7 @@ class TrainerAppConfig(AppConfig):
     verbose_name = "Platform core"
 
     def ready(self) -> None:
-        import importlib
-
         from trainer_app import heartbeat, signals  # noqa: F401  (worker heartbeat, role groups)
 
         # Engines register their status reporters on import (no model is loaded here).
-        for module in ("trainer_app.engines.embeddings", "trainer_app.engines.speech"):
-            try:
-                importlib.import_module(module)
-            except ImportError as exc:
-                if exc.name != module:
-                    raise
+        from trainer_app.engines import embeddings, speech  # noqa: F401

@@ -179,13 +179,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
+# Every pattern names tasks that exist (tests/trainer_app/test_task_routes.py).
 CELERY_TASK_ROUTES = {
     "simulations.tasks.voice_*": {"queue": "speech"},
-    "trainer_app.tasks.speech_*": {"queue": "speech"},
     "feedback.tasks.live_*": {"queue": "realtime"},
-    "feedback.tasks.recording_*": {"queue": "analysis"},
     "feedback.tasks.report_*": {"queue": "analysis"},
-    "trainer_app.tasks.*": {"queue": "realtime"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_RESULT_EXTENDED = True

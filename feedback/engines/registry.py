@@ -68,17 +68,9 @@ class FormulationQuestionAssessor:
 
 
 def _behaviour_coder(*, framework: dict):
-    try:
-        from feedback.engines.behaviour_coding import BehaviourCoder
-    except ImportError as exc:
-        raise AssessorUnavailable(
-            f"framework {framework.get('slug')!r} is behaviour-coding, but feedback.engines.behaviour_coding."
-            f"BehaviourCoder cannot be imported: {exc}"
-        ) from exc
-    try:
-        return BehaviourCoder(framework=framework)
-    except TypeError:
-        return BehaviourCoder()  # a coder that does not take the framework (MI codes are fixed)
+    from feedback.engines.behaviour_coding import BehaviourCoder  # here: its model stack loads only when used
+
+    return BehaviourCoder(framework=framework)
 
 
 def assessor_build(*, framework: dict) -> Assessor:

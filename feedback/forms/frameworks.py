@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from feedback.models import Exemplar, Framework
-from feedback.packs import EXEMPLAR_SOURCES, exemplar_validate
+from feedback.pack_schema import EXEMPLAR_SOURCES, exemplar_validate
 from feedback.selectors.frameworks import framework_skill_labels
 from simulations.forms.errors import pack_errors_to_form, yaml_text
 from simulations.packs.checks import Errors

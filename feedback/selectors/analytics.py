@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from feedback.models import Assessment
-from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, label_score
+from feedback.scoring import skill_scores
+from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos
 from simulations.models import PracticeSession
 from trainer_app.roles import trainees_visible_to
 
@@ -30,24 +30,18 @@ def trainee_skill_summary(*, user, limit_assessments: int = 2000) -> list[dict]:
         .order_by("-created_at")[:limit_assessments]
     )
     infos = framework_infos(slugs=sorted({a.framework_slug for a in assessments}))
-    sums: dict[tuple[str, str], dict[str, list[float]]] = {}
+    items: dict[tuple[str, str], list] = {}
     for assessment in assessments:
-        info = infos[assessment.framework_slug]
         key = (assessment.turn.session.trainee.get_username(), assessment.framework_slug)
-        for eff in assessment_view(assessment=assessment, framework=info).items:
-            score = label_score(label=eff.label, labels=info.skill_labels(eff.skill))
-            if score is not None:
-                sums.setdefault(key, {}).setdefault(eff.skill, []).append(score)
+        items.setdefault(key, []).extend(assessment_view(assessment=assessment, framework=infos[assessment.framework_slug]).items)
     rows = []
-    for (trainee, slug), skills in sorted(sums.items()):
+    for (trainee, slug), group in sorted(items.items()):
         info = infos[slug]
+        skills = [s for s in skill_scores(items=group, framework=info) if s.score is not None]
+        if not skills:
+            continue
         rows.append({
             "trainee": trainee, "framework": info.name, "framework_slug": slug,
-            "skills": [{"skill": s, "name": info.skill_name(s), "score": round(sum(v) / len(v), 2), "count": len(v)}
-                       for s, v in skills.items()],
+            "skills": [{"skill": s.skill, "name": s.name, "score": round(s.score, 2), "count": s.count} for s in skills],
         })
     return rows
-
-
-def assessment_count(*, session_id: int) -> int:
-    return Assessment.objects.filter(turn__session_id=session_id).count()

@@ -1,7 +1,12 @@
 """Reading assessments as people see them: the instructor's review wins.
 
 Every page that shows a rating (live panel, debrief, review, dashboards) goes
-through ``item_effective`` so a correction shows the same everywhere."""
+through ``item_effective`` so a correction shows the same everywhere.
+
+Queries only: scoring (label scores, skill means, trends, next steps, MITI
+figures, behaviour codes) lives in the pure module ``feedback.scoring``. Every
+selector here runs a fixed number of queries, however many sessions,
+frameworks or turns it reads (tests/feedback/test_selector_queries.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +15,15 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, QuerySet
 
 from feedback.models import Assessment, AssessmentItem, Framework, Review
+from feedback.scoring import (
+    FrameworkInfo,
+    behaviour_codes,
+    framework_info_from_data,
+    relevant_items,
+    session_miti,  # noqa: F401  re-exported for feedback.services.live until it imports feedback.scoring
+    skill_scores,
+)
 from simulations.models import PracticeSession, Turn
-
-# Behaviour coding: which code family refines each main behaviour.
-SUBTYPE_FAMILY = {"reflection": "reflection", "question": "question", "therapist_input": "input"}
-PERSONA_SPEAKER = {"cbt-patient": "patient", "interpersonal-partner": "partner", "mi-client": "client"}
 
 
 @dataclass
@@ -62,96 +71,22 @@ def item_effective_label(*, item: AssessmentItem) -> str:
 
 
 def assessments_with_items() -> QuerySet[Assessment]:
+    """Assessments with their turn, items and reviews: three queries however many rows."""
     reviews = Prefetch("reviews", queryset=Review.objects.select_related("reviewer").order_by("-created_at", "-id"))
     return Assessment.objects.select_related("turn").prefetch_related(
         Prefetch("items", queryset=AssessmentItem.objects.prefetch_related(reviews))
     )
 
 
-# --- frameworks as the pages need them ------------------------------------------------
-
-
-@dataclass
-class FrameworkInfo:
-    slug: str
-    name: str
-    kind: str
-    labels: list[str]
-    skills: dict[str, dict] = field(default_factory=dict)  # slug -> skill (name, definition, guidance, labels)
-    targets: dict = field(default_factory=dict)
-
-    def skill_labels(self, skill: str) -> list[str]:
-        return list((self.skills.get(skill) or {}).get("labels") or self.labels)
-
-    def skill_name(self, skill: str) -> str:
-        return str((self.skills.get(skill) or {}).get("name") or skill)
-
-
 def framework_infos(*, slugs: list[str]) -> dict[str, FrameworkInfo]:
-    infos = {}
-    for framework in Framework.objects.filter(slug__in=slugs):
-        data = framework.data or {}
-        infos[framework.slug] = FrameworkInfo(
-            slug=framework.slug, name=framework.name, kind=framework.kind, labels=list(data.get("labels") or []),
-            skills={s["slug"]: s for s in data.get("skills") or []}, targets=dict(data.get("targets") or {}),
-        )
-    for slug in slugs:  # a framework deleted since: show its slug, score by the items' own labels
+    """One query; a framework deleted since shows its slug and scores by the items' own labels."""
+    infos = {
+        framework.slug: framework_info_from_data(slug=framework.slug, name=framework.name, kind=framework.kind, data=framework.data)
+        for framework in Framework.objects.filter(slug__in=slugs)
+    }
+    for slug in slugs:
         infos.setdefault(slug, FrameworkInfo(slug=slug, name=slug, kind="", labels=[]))
     return infos
-
-
-def label_score(*, label: str, labels: list[str]) -> float | None:
-    """First label (best) = 1, last = 0, evenly between: strong 1, weak 0.5, absent 0."""
-    if label not in labels or len(labels) < 2:
-        return None
-    return round(1 - labels.index(label) / (len(labels) - 1), 3)
-
-
-# --- behaviour coding ----------------------------------------------------------------
-
-
-def behaviour_codes(*, items: list[EffectiveItem]) -> dict:
-    """{"behaviour": .., "subtype": ..} from effective labels (subtype from the matching family)."""
-    by_skill = {e.skill: e.label for e in items}
-    behaviour = by_skill.get("behaviour", "")
-    family = SUBTYPE_FAMILY.get(behaviour)
-    return {"behaviour": behaviour, "family": family, "subtype": by_skill.get(family, "") if family else ""}
-
-
-def relevant_items(*, kind: str, items: list[EffectiveItem]) -> list[EffectiveItem]:
-    """Behaviour coding shows the main code and its own sub-code only; other kinds show every skill."""
-    if kind != "behaviour-coding":
-        return items
-    codes = behaviour_codes(items=items)
-    return [e for e in items if e.skill == "behaviour" or e.skill == codes["family"]]
-
-
-def miti_summary(*, codes: list[dict], targets: dict) -> dict:
-    """MITI summary figures over coded turns, each with its target and whether it is met."""
-    reflections = [c for c in codes if c.get("behaviour") == "reflection"]
-    questions = [c for c in codes if c.get("behaviour") == "question"]
-    complex_ = sum(1 for c in reflections if c.get("subtype") == "complex")
-    typed_reflections = sum(1 for c in reflections if c.get("subtype") in ("simple", "complex"))
-    open_ = sum(1 for c in questions if c.get("subtype") == "open")
-    typed_questions = sum(1 for c in questions if c.get("subtype") in ("open", "closed"))
-    figures = {
-        "reflection_to_question_ratio": round(len(reflections) / len(questions), 2) if questions else None,
-        "percent_complex_reflections": round(100 * complex_ / typed_reflections) if typed_reflections else None,
-        "percent_open_questions": round(100 * open_ / typed_questions) if typed_questions else None,
-    }
-    names = {
-        "reflection_to_question_ratio": "Reflections : questions",
-        "percent_complex_reflections": "% complex reflections",
-        "percent_open_questions": "% open questions",
-    }
-    rows = []
-    for key, value in figures.items():
-        target = targets.get(key)
-        rows.append({
-            "key": key, "name": names[key], "value": value, "target": target,
-            "met": None if value is None or target is None else value >= float(target),
-        })
-    return {"coded": len(codes), "reflections": len(reflections), "questions": len(questions), "rows": rows}
 
 
 # --- sessions ------------------------------------------------------------------------
@@ -174,6 +109,7 @@ class TurnView:
 
 
 def assessment_view(*, assessment: Assessment, framework: FrameworkInfo) -> AssessmentView:
+    """No query when the assessment comes from ``assessments_with_items``."""
     items = [item_effective(item=i) for i in assessment.items.all()]
     for eff in items:
         eff.choices = framework.skill_labels(eff.skill)
@@ -184,17 +120,16 @@ def assessment_view(*, assessment: Assessment, framework: FrameworkInfo) -> Asse
     return view
 
 
+def views_items(*, views: list[AssessmentView]) -> list[EffectiveItem]:
+    return [item for view in views for item in view.items]
+
+
 def session_get(*, session_id: int) -> PracticeSession | None:
     return (
         PracticeSession.objects.select_related("trainee", "scenario_version__scenario", "scenario_version")
         .filter(pk=session_id)
         .first()
     )
-
-
-def session_speaker_name(*, session: PracticeSession) -> str:
-    kind = (session.scenario_version.persona_data or {}).get("kind", "")
-    return PERSONA_SPEAKER.get(kind, "partner")
 
 
 def session_transcript(*, session: PracticeSession) -> list[TurnView]:
@@ -220,92 +155,41 @@ def transcript_assessment_views(*, transcript: list[TurnView], framework_slug: s
     return [a for t in transcript for a in t.assessments if a.framework.slug == framework_slug]
 
 
-@dataclass
-class SkillScore:
-    skill: str
-    name: str
-    score: float | None  # mean over the session's assessed turns
-    count: int
-    labels: dict  # label -> how many times (effective)
-    previous: list[float] = field(default_factory=list)  # earlier sessions, oldest first
-    delta: float | None = None
+def trainee_score_history(
+    *, session: PracticeSession, frameworks: dict[str, FrameworkInfo], limit: int = 5
+) -> dict[str, list[dict[str, float | None]]]:
+    """Per framework slug, the skill scores ({skill: score}) of the trainee's
+    ``limit`` latest earlier sessions assessed with it, oldest first.
 
-
-def skill_scores(*, views: list[AssessmentView], framework: FrameworkInfo) -> list[SkillScore]:
-    """Per-skill mean of label scores (strong 1, weak 0.5, absent 0) over the given assessments."""
-    values: dict[str, list[float]] = {}
-    counts: dict[str, dict] = {}
-    for view in views:
-        for item in view.items:
-            counts.setdefault(item.skill, {})
-            counts[item.skill][item.label] = counts[item.skill].get(item.label, 0) + 1
-            score = label_score(label=item.label, labels=framework.skill_labels(item.skill))
-            if score is not None:
-                values.setdefault(item.skill, []).append(score)
-    order = list(framework.skills) + [s for s in counts if s not in framework.skills]
-    return [
-        SkillScore(
-            skill=skill, name=framework.skill_name(skill),
-            score=round(sum(values[skill]) / len(values[skill]), 3) if values.get(skill) else None,
-            count=len(values.get(skill, [])), labels=counts.get(skill, {}),
+    Four queries however many frameworks and sessions: the earlier sessions'
+    (framework, session) pairs, then their assessments with items and reviews."""
+    if not frameworks:
+        return {}
+    pairs = (
+        Assessment.objects.filter(
+            turn__session__trainee_id=session.trainee_id,
+            turn__session__started_at__lt=session.started_at,
+            framework_slug__in=list(frameworks),
         )
-        for skill in order
-        if skill in counts
-    ]
+        .exclude(turn__session_id=session.pk)
+        .values_list("framework_slug", "turn__session_id", "turn__session__started_at")
+        .distinct()
+    )
+    chosen: dict[str, list[tuple]] = {}
+    for slug, session_id, started_at in pairs:
+        chosen.setdefault(slug, []).append((started_at, session_id))
+    chosen = {slug: sorted(set(rows))[-limit:] for slug, rows in chosen.items()}  # oldest first
+    session_ids = {sid for rows in chosen.values() for _, sid in rows}
+    grouped: dict[tuple[str, int], list[EffectiveItem]] = {}
+    if session_ids:
+        for assessment in assessments_with_items().filter(turn__session_id__in=session_ids, framework_slug__in=list(chosen)):
+            view = assessment_view(assessment=assessment, framework=frameworks[assessment.framework_slug])
+            grouped.setdefault((assessment.framework_slug, assessment.turn.session_id), []).extend(view.items)
+    return {
+        slug: [
+            {s.skill: s.score for s in skill_scores(items=grouped.get((slug, sid), []), framework=frameworks[slug])}
+            for _, sid in rows
+        ]
+        for slug, rows in chosen.items()
+    }
 
-
-def session_skill_scores(*, session: PracticeSession, framework: FrameworkInfo) -> list[SkillScore]:
-    views = [
-        assessment_view(assessment=a, framework=framework)
-        for a in assessments_with_items().filter(turn__session=session, framework_slug=framework.slug)
-    ]
-    return skill_scores(views=views, framework=framework)
-
-
-def trainee_sessions_with_framework(*, trainee_id: int, framework_slug: str, before: PracticeSession | None = None, limit: int = 5):
-    sessions = PracticeSession.objects.filter(
-        trainee_id=trainee_id, turns__assessments__framework_slug=framework_slug
-    ).distinct().order_by("-started_at")
-    if before is not None:
-        sessions = sessions.filter(started_at__lt=before.started_at).exclude(pk=before.pk)
-    return list(sessions[:limit])[::-1]  # oldest first
-
-
-def skill_scores_with_trend(*, session: PracticeSession, framework: FrameworkInfo, current: list[SkillScore]) -> list[SkillScore]:
-    """Adds each skill's scores in the trainee's earlier sessions with this framework."""
-    earlier = trainee_sessions_with_framework(trainee_id=session.trainee_id, framework_slug=framework.slug, before=session)
-    history = [
-        {s.skill: s.score for s in session_skill_scores(session=old, framework=framework)} for old in earlier
-    ]
-    for score in current:
-        score.previous = [h[score.skill] for h in history if h.get(score.skill) is not None]
-        if score.previous and score.score is not None:
-            score.delta = round(score.score - score.previous[-1], 3)
-    return current
-
-
-def next_steps(*, views: list[AssessmentView], framework: FrameworkInfo, scores: list[SkillScore], count: int = 3) -> list[dict]:
-    """The weakest skills, each with its guidance and the best rewrite seen for it this session."""
-    weakest = sorted((s for s in scores if s.score is not None and s.score < 1), key=lambda s: (s.score, s.skill))[:count]
-    steps = []
-    for score in weakest:
-        items = [i for v in views for i in v.items if i.skill == score.skill]
-        # An instructor's rewrite first, then the engine's most confident one.
-        rewrites = sorted(
-            (i for i in items if i.rewrite),
-            key=lambda i: (not i.corrected, -(i.item.confidence or 0)),
-        )
-        best = rewrites[0] if rewrites else None
-        skill = framework.skills.get(score.skill) or {}
-        steps.append({
-            "skill": score.skill, "name": score.name, "score": score.score,
-            "guidance": skill.get("guidance") or skill.get("definition") or "",
-            "rewrite": best.rewrite if best else "",
-            "said": best.item.assessment.turn.text if best else "",
-            "suggestion": best.suggestion if best else "",
-        })
-    return steps
-
-
-def session_miti(*, views: list[AssessmentView], framework: FrameworkInfo) -> dict:
-    return miti_summary(codes=[v.codes for v in views if v.codes], targets=framework.targets)

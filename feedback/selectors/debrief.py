@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from feedback.scoring import FrameworkInfo, SkillScore, next_steps, session_miti, skill_scores, skill_scores_trend
 from feedback.selectors.assessments import (
-    FrameworkInfo,
-    SkillScore,
     TurnView,
     framework_infos,
-    next_steps,
-    session_miti,
     session_transcript,
-    skill_scores,
-    skill_scores_with_trend,
+    trainee_score_history,
     transcript_assessment_views,
+    views_items,
 )
 from simulations.models import PracticeSession, Turn
 
@@ -39,9 +36,13 @@ class Debrief:
 
 
 def debrief_build(*, session: PracticeSession) -> Debrief:
+    """A fixed number of queries however many frameworks and earlier sessions."""
     transcript = session_transcript(session=session)
     slugs = list(session.scenario_version.framework_slugs or [])
     infos = framework_infos(slugs=slugs)
+    history = trainee_score_history(
+        session=session, frameworks={slug: infos[slug] for slug in slugs if infos[slug].kind != "behaviour-coding"}
+    )
     sections = []
     for slug in slugs:
         info = infos[slug]
@@ -50,10 +51,11 @@ def debrief_build(*, session: PracticeSession) -> Debrief:
         if info.kind == "behaviour-coding":
             section.miti = session_miti(views=views, framework=info)
         elif views:
-            section.scores = skill_scores_with_trend(
-                session=session, framework=info, current=skill_scores(views=views, framework=info)
+            items = views_items(views=views)
+            section.scores = skill_scores_trend(
+                current=skill_scores(items=items, framework=info), history=history.get(slug, [])
             )
-            section.next_steps = next_steps(views=views, framework=info, scores=section.scores)
+            section.next_steps = next_steps(items=items, framework=info, scores=section.scores)
         sections.append(section)
     pending = sum(1 for t in transcript if t.turn.speaker == Turn.Speaker.TRAINEE and not t.assessments)
     persona = session.scenario_version.persona_data or {}

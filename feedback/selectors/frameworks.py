@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, QuerySet
 
 from feedback.models import Exemplar, Framework
-from feedback.packs import EXEMPLAR, FRAMEWORK, FRAMEWORK_DATA_KEYS
+from feedback.pack_schema import EXEMPLAR, FRAMEWORK, FRAMEWORK_DATA_KEYS
 from simulations.packs.schema import canonical
 
 
@@ -45,6 +47,11 @@ def framework_pack_dict(*, slug: str, with_ids: bool = True) -> dict | None:
     if exemplars:
         result["exemplars"] = exemplars
     return result
+
+
+def framework_slugs_existing(*, slugs: Iterable[str]) -> list[str]:
+    """The given slugs that name a framework, sorted."""
+    return list(Framework.objects.filter(slug__in=list(slugs)).order_by("slug").values_list("slug", flat=True))
 
 
 def framework_list() -> QuerySet[Framework]:

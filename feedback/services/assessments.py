@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from feedback.engines.types import UtteranceAssessment
 from feedback.models import Assessment, AssessmentItem, Framework
-from feedback.selectors.assessments import PERSONA_SPEAKER
 from feedback.selectors.frameworks import framework_pack_dict
 from feedback.services.assessors import assessor_get
 from simulations.models import Turn
 
 logger = logging.getLogger(__name__)
 CONTEXT_TURNS = 6  # how many earlier turns the engines see (they use the tail)
+# How the engines name the trainee's partner, by persona kind.
+PERSONA_SPEAKER = {"cbt-patient": "patient", "interpersonal-partner": "partner", "mi-client": "client"}
 
 
 def turn_context(*, turn: Turn, limit: int = CONTEXT_TURNS) -> list[dict]:

@@ -7,7 +7,7 @@ import json
 from django.db import transaction
 
 from feedback.models import Exemplar, Framework
-from feedback.packs import EXEMPLAR, FRAMEWORK, FRAMEWORK_DATA_KEYS
+from feedback.pack_schema import EXEMPLAR, FRAMEWORK, FRAMEWORK_DATA_KEYS
 from simulations.packs.schema import canonical
 
 

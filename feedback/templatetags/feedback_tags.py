@@ -27,3 +27,15 @@ def mmss(seconds) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{total // 60}:{total % 60:02d}"
+
+
+@register.simple_tag(takes_context=True)
+def review_form(context, eff):
+    """The "Correct…" form of one review item: the posted form when it was this
+    item's and had errors, else an empty one with the skill's labels."""
+    from feedback.forms.review import ReviewCorrectionForm
+
+    bound = context.get("review_form_bound")
+    if bound is not None and bound.item_id == eff.item.pk:
+        return bound
+    return ReviewCorrectionForm(labels=eff.choices, current_label=eff.label, item_id=eff.item.pk)

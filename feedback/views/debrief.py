@@ -1,4 +1,8 @@
-"""The trainee's debrief after a session, its downloads, and the formulation worksheet."""
+"""The trainee's debrief after a session, its downloads, and the formulation worksheet.
+
+``formulation_worksheet`` answers htmx (the worksheet polls while it is scored
+and posts in place) with its partial, and a plain request with the whole
+debrief page (a redirect after a saved worksheet)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from feedback.forms.formulation import FormulationWorksheetForm
 from feedback.selectors.access import session_for_viewer
@@ -40,15 +45,22 @@ def _worksheet_context(request, session, form=None) -> dict:
     }
 
 
-@login_required
-def debrief(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = _session_or_404(request, session_id)
+INVALID = 422  # a form with errors; htmx swaps it in (see htmx-config in base.html)
+
+
+def _debrief_page(request: HttpRequest, session, *, form=None, status: int = 200) -> HttpResponse:
     built = debrief_build(session=session)
     comments = session_comments(session_id=session.pk)
     for view in built.transcript:  # the instructor's comments, shown under the turn they are about
         view.comments = comments.get(view.turn.pk, [])
-    context = {"debrief": built, "comments": [c for turn in comments.values() for c in turn], **_worksheet_context(request, session)}
-    return render(request, "feedback/debrief/debrief.html", context)
+    context = {"debrief": built, "comments": [c for turn in comments.values() for c in turn],
+               **_worksheet_context(request, session, form)}
+    return render(request, "feedback/debrief/debrief.html", context, status=status)
+
+
+@login_required
+def debrief(request: HttpRequest, session_id: int) -> HttpResponse:
+    return _debrief_page(request, _session_or_404(request, session_id))
 
 
 @login_required
@@ -76,4 +88,9 @@ def formulation_worksheet(request: HttpRequest, session_id: int) -> HttpResponse
         if form.is_valid():
             worksheet_save(session=session, fields=form.cleaned_data)
             form = None
-    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, form))
+    status = INVALID if form is not None else 200
+    if not request.htmx:
+        if request.method == "POST" and form is None:
+            return redirect(f"{reverse('feedback:debrief', args=[session.pk])}#formulation-worksheet")
+        return _debrief_page(request, session, form=form, status=status)
+    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, form), status=status)

@@ -1,4 +1,8 @@
-"""Instructor review of a session's feedback: agree, partly agree, disagree, correct."""
+"""Instructor review of a session's feedback: agree, partly agree, disagree, correct.
+
+``review_item`` answers an htmx swap with the item's partial and a plain form
+post (no JavaScript) with the whole review page: a redirect after a saved
+review, the page with the item's form and its errors otherwise."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback.forms.analytics import TurnCommentForm
-from feedback.forms.review import ReviewForm
+from feedback.forms.review import review_form_class
 from feedback.models import AssessmentItem
 from feedback.selectors.access import session_for_reviewer, session_for_viewer
 from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, session_transcript
@@ -17,6 +21,8 @@ from feedback.selectors.session_review import session_review_extras, turn_commen
 from feedback.services.comments import CommentError, turn_comment_add
 from feedback.services.reviews import ReviewError, review_record
 from trainer_app.decorators import instructor_required
+
+INVALID = 422  # a form with errors; htmx swaps it in (see htmx-config in base.html)
 
 
 def _session_or_404(request, session_id: int):
@@ -26,18 +32,20 @@ def _session_or_404(request, session_id: int):
     return session
 
 
-@instructor_required
-def review_session(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = _session_or_404(request, session_id)
+def _review_page(request, session, *, form=None, status: int = 200) -> HttpResponse:
     transcript = session_transcript(session=session)
     extras = session_review_extras(session=session)
     for view in transcript:  # the review's own per-turn additions, looked up once
         view.comments = extras.comments.get(view.turn.pk, [])
         view.clip = extras.clips.get(view.turn.pk)
         view.comment_form = TurnCommentForm(auto_id=f"comment-{view.turn.pk}-%s")
-    return render(request, "feedback/review/review.html", {
-        "session": session, "transcript": transcript, "persona": extras.persona_chart,
-    })
+    context = {"session": session, "transcript": transcript, "review_form_bound": form, "persona": extras.persona_chart}
+    return render(request, "feedback/review/review.html", context, status=status)
+
+
+@instructor_required
+def review_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    return _review_page(request, _session_or_404(request, session_id))
 
 
 @require_POST
@@ -57,9 +65,9 @@ def review_comment(request: HttpRequest, session_id: int, turn_id: int) -> HttpR
             form = TurnCommentForm(auto_id=auto_id)
         except CommentError as exc:
             form.add_error("text", str(exc))
-            status = 400
+            status = INVALID
     else:
-        status = 400
+        status = INVALID
     if not request.htmx and status == 200:
         return redirect(reverse("feedback:review_session", args=[session.pk]) + f"#turn-{turn.index}")
     return render(request, "feedback/review/_comments.html", {
@@ -93,18 +101,21 @@ def review_item(request: HttpRequest, session_id: int, item_id: int) -> HttpResp
     if item is None:
         raise Http404("No such feedback item.")
     info = framework_infos(slugs=[item.assessment.framework_slug])[item.assessment.framework_slug]
-    form = ReviewForm(request.POST, labels=info.skill_labels(item.skill))
-    status = 200
+    form_class = review_form_class(verdict=request.POST.get("verdict", ""))
+    form = form_class(request.POST, labels=info.skill_labels(item.skill), current_label=item.label, item_id=item.pk)
     if form.is_valid():
         try:
             review_record(item=item, reviewer=request.user, **form.cleaned_data)
         except ReviewError as exc:
             form.add_error(None, str(exc))
-            status = 400
-    else:
-        status = 400
+    saved = form.is_valid()  # add_error removed the field's cleaned data when the service refused it
+    if not request.htmx:
+        if saved:
+            return redirect(f"{reverse('feedback:review_session', args=[session.pk])}#review-item-{item.pk}")
+        return _review_page(request, session, form=form, status=INVALID)
     assessment = assessments_with_items().get(pk=item.assessment_id)
     view = assessment_view(assessment=assessment, framework=info)
     eff = next(e for e in view.items if e.item.pk == item.pk)
-    return render(request, "feedback/review/_item.html", {"session": session, "eff": eff, "framework": info,
-                                                            "form": form if status == 400 else None}, status=status)
+    return render(request, "feedback/review/_item.html",
+                  {"session": session, "eff": eff, "framework": info, "review_form_bound": None if saved else form},
+                  status=200 if saved else INVALID)

@@ -6,7 +6,7 @@ section here from feedback/subscriptions.py (FeedbackConfig.ready)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -82,8 +82,3 @@ def pack_sections() -> list[PackSection]:
 def pack_section_choices(*, name: str) -> list[tuple[str, str]]:
     section = _sections.get(name)
     return list(section.choices()) if section and section.choices else []
-
-
-def pack_section_slugs_existing(*, name: str, slugs: Iterable[str]) -> list[str]:
-    section = _sections.get(name)
-    return [s for s in slugs if section and section.exists(slug=s)]

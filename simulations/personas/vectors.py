@@ -68,7 +68,3 @@ def text_vectors(*, texts: Sequence[str]) -> np.ndarray:
         except Exception:  # the other thread failed or is stuck: embed it here
             found[text] = embed([text])[0]
     return np.stack([found[t] for t in texts])
-
-
-def text_vector(*, text: str) -> np.ndarray:
-    return text_vectors(texts=[text])[0]

@@ -8,15 +8,10 @@ from django.db import transaction
 
 from simulations.models import PracticeSession, Scenario, Turn
 from simulations.packs.schema import MODE_DEFAULTS
+from simulations.personas.state import persona_state_initial
 
 
 def _persona_state_initial(*, persona_data: dict, scenario_data: dict) -> dict:
-    # The persona-state engine is optional here: it is written separately and
-    # may not be installed yet; a session then starts with an empty state.
-    try:
-        from simulations.personas.state import persona_state_initial
-    except ImportError:
-        return {}
     return persona_state_initial(persona=persona_data, scenario=scenario_data).to_dict()
 
 

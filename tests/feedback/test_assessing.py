@@ -135,8 +135,10 @@ def test_formulation_form_saves_and_enqueues(client, django_capture_on_commit_ca
     assert client.login(username=p["trainee"].username, password=TEST_PASSWORD)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("feedback:debrief_formulation", args=[session.pk]),
-                               {"situation": "At work.", "emotions": ["ashamed"], "core_beliefs": ["I am incompetent"]})
+                               {"situation": "At work.", "emotions": ["ashamed"], "core_beliefs": ["I am incompetent"]},
+                               HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and 'data-testid="formulation-scoring"' in response.content.decode()
+    assert "<html" not in response.content.decode()  # the partial, swapped in place
     worksheet = FormulationWorksheet.objects.get(session=session)
     assert worksheet.fields["emotions"] == ["ashamed"]
     assert delay.calls == [((worksheet.pk,), {})]
@@ -144,3 +146,22 @@ def test_formulation_form_saves_and_enqueues(client, django_capture_on_commit_ca
     client.logout()
     assert client.login(username=p["instructor"].username, password=TEST_PASSWORD)
     assert client.post(reverse("feedback:debrief_formulation", args=[session.pk]), {"situation": "x"}).status_code == 404
+
+
+def test_formulation_without_htmx_gets_the_whole_page(client, django_capture_on_commit_callbacks, monkeypatch):
+    p = people()
+    session = session_make(trainee=p["trainee"], framework_slugs=[], persona_kind="cbt-patient", status="ended")
+    monkeypatch.setattr("feedback.tasks.report_formulation_score.delay", Recorder())
+    assert client.login(username=p["trainee"].username, password=TEST_PASSWORD)
+    url = reverse("feedback:debrief_formulation", args=[session.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and 'data-testid="debrief"' in page.content.decode()
+    invalid = client.post(url, {"situation": "x" * 2001, "emotions": ["not an emotion"]})
+    body = invalid.content.decode()
+    assert invalid.status_code == 422 and 'data-testid="debrief"' in body and "<html" in body
+    assert "at most 2000 characters" in body and "not one of the available choices" in body
+    assert not FormulationWorksheet.objects.filter(session=session).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post(url, {"situation": "At work."})
+    assert saved.status_code == 302 and saved["Location"].endswith(reverse("feedback:debrief", args=[session.pk]) + "#formulation-worksheet")
+    assert FormulationWorksheet.objects.get(session=session).fields["situation"] == "At work."

@@ -225,7 +225,7 @@ def test_comment_on_a_turn_reaches_the_trainees_debrief(client, small):
     response = client.post(url, {"text": "Say what you want first."}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "Say what you want first." in response.content.decode()
     empty = client.post(url, {"text": "   "}, HTTP_HX_REQUEST="true")
-    assert empty.status_code == 400 and "This field is required." in empty.content.decode()
+    assert empty.status_code == 422 and "This field is required." in empty.content.decode()
     plain = client.post(url, {"text": "Second note."})
     assert plain.status_code == 302 and plain["Location"].endswith("#turn-1")
     comment = TurnComment.objects.filter(turn=turn).first()
@@ -243,10 +243,11 @@ def test_rubric_override_needs_a_comment(client, small):
     item = AssessmentItem.objects.get(assessment__turn__session=small["s3"], skill="describe")
     client.force_login(small["instructor"])
     url = reverse("feedback:review_item", args=[small["s3"].pk, item.pk])
-    response = client.post(url, {"verdict": "disagree", "corrected_label": "strong", "corrected_text": ""})
-    assert response.status_code == 400 and "A changed rating needs a comment" in response.content.decode()
+    response = client.post(url, {"verdict": "disagree", "corrected_label": "strong", "corrected_text": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and "A changed rating needs a comment" in response.content.decode()
     assert not Review.objects.filter(item=item).exists()
-    assert client.post(url, {"verdict": "disagree", "corrected_label": "strong", "corrected_text": "Clear facts."}).status_code == 200
+    saved = client.post(url, {"verdict": "disagree", "corrected_label": "strong", "corrected_text": "Clear facts."}, HTTP_HX_REQUEST="true")
+    assert saved.status_code == 200 and Review.objects.get(item=item).corrected_label == "strong"
 
 
 def test_voice_turn_audio_is_served_only_to_who_may_see_the_session(client, small, settings, tmp_path):

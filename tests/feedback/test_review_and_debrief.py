@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from feedback.models import Exemplar, Review
-from feedback.selectors.assessments import item_effective_label, miti_summary
+from feedback.scoring import miti_summary
+from feedback.selectors.assessments import item_effective_label
 from feedback.services.reviews import ReviewError, review_record
 from tests.factories import TEST_PASSWORD, FrameworkFactory
 from tests.feedback.live_support import assessment_make, people, session_make, turn_add
@@ -54,7 +55,8 @@ def test_review_access(client, world, who, status):
     _login(client, world[who])
     assert client.get(reverse("feedback:review_session", args=[world["session"].pk])).status_code == status
     item = world["assessment"].items.get(skill="assert")
-    post = client.post(reverse("feedback:review_item", args=[world["session"].pk, item.pk]), {"verdict": "agree"})
+    post = client.post(reverse("feedback:review_item", args=[world["session"].pk, item.pk]), {"verdict": "agree"},
+                       HTTP_HX_REQUEST="true")
     assert post.status_code == status
     assert Review.objects.filter(item=item).exists() == (status == 200)
 
@@ -91,6 +93,42 @@ def test_correction_becomes_exemplar_and_wins_in_debrief(client, world):
     data = json.loads(client.get(reverse("feedback:debrief_json", args=[session.pk])).content)
     scores = {s["skill"]: s["score"] for s in data["frameworks"][0]["scores"]}
     assert scores == {"describe": 0.5, "assert": 1.0}
+
+
+def test_review_form_renders_the_django_form_with_its_errors(client, world):
+    session, item = world["session"], world["assessment"].items.get(skill="assert")
+    _login(client, world["instructor"])
+    page = client.get(reverse("feedback:review_session", args=[session.pk])).content.decode()
+    # The correction form is the Django form: its choices are the skill's labels, ids unique per item.
+    assert f'id="id_review_{item.pk}_corrected_label"' in page and '<option value="" selected>(keep absent)</option>' in page
+    assert '<option value="partly">Partly agree</option>' in page and 'data-testid="review-label"' in page
+    url = reverse("feedback:review_item", args=[session.pk, item.pk])
+    bad = {"verdict": "partly", "corrected_label": "complex", "corrected_text": "x" * 5001}
+    response = client.post(url, bad, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 422 and "<html" not in html  # the item's partial, swapped in place
+    assert 'data-testid="review-field-error" data-field="corrected_label"' in html
+    assert "complex is not one of the available choices" in html
+    assert 'data-testid="review-field-error" data-field="corrected_text"' in html and "at most 5000 characters" in html
+    assert "<details class=\"review-correct\" open>" in html and "x" * 5001 in html  # what was typed is kept
+    assert not Review.objects.filter(item=item).exists()
+    # A verdict that is not one of the correction form's choices is a field error too.
+    html = client.post(url, {"verdict": "maybe"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-field="verdict"' in html
+
+
+def test_review_without_htmx_gets_the_whole_page(client, world):
+    session, item = world["session"], world["assessment"].items.get(skill="assert")
+    _login(client, world["instructor"])
+    url = reverse("feedback:review_item", args=[session.pk, item.pk])
+    response = client.post(url, {"verdict": "disagree", "corrected_label": "nope"})
+    html = response.content.decode()
+    assert response.status_code == 422 and 'data-testid="review"' in html and "<html" in html
+    assert html.count('data-testid="review-field-error"') == 1 and "nope is not one of the available choices" in html
+    response = client.post(url, {"verdict": "disagree", "corrected_label": "strong"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("feedback:review_session", args=[session.pk]) + f"#review-item-{item.pk}"
+    assert item_effective_label(item=item) == "strong"
 
 
 def test_second_correction_replaces_the_first_exemplar(world):

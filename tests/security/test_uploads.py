@@ -69,6 +69,7 @@ def test_worksheet_fields_over_their_limit_are_refused(client, world):
 
     client.force_login(world["trainee"])
     response = client.post(reverse("feedback:debrief_formulation", args=[world["session"].pk]),
-                           {"situation": "x" * 2001})
-    assert response.status_code == 200  # the partial re-renders with the error
+                           {"situation": "x" * 2001}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422  # the partial re-renders with the error
+    assert "at most 2000 characters" in response.content.decode()
     assert not FormulationWorksheet.objects.filter(session=world["session"]).exists()

@@ -1,12 +1,11 @@
 """Websocket gaps not covered by tests/simulations/sessions/test_consumer.py:
-notifications, missing Origin, instructors of other cohorts, admins, read-only
+routes that do not exist, missing Origin, instructors of other cohorts, admins, read-only
 retry, and an ended session."""
 
 from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -15,7 +14,6 @@ from simulations.models import Turn
 from simulations.services.session_end import practice_session_end
 from tests.security.conftest import world_make
 from trainer_app.asgi import application
-from trainer_app.consumers import user_group_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,31 +54,12 @@ def _trainee_turns(session_id: int) -> int:
     return Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE).count()
 
 
-# --- notifications ---------------------------------------------------------------------
-
-
-async def test_notifications_refuse_anonymous_foreign_origin_and_no_origin(w):
-    assert await _refused("/ws/notifications/")
-    assert await _refused("/ws/notifications/", w["trainee"], origin=FOREIGN)
-    assert await _refused("/ws/notifications/", w["trainee"], origin=None)
-    assert not await _refused("/ws/notifications/", w["trainee"])
-
-
-async def test_notifications_reach_only_their_user(w):
-    mine = await _communicator("/ws/notifications/", w["trainee"])
-    assert (await mine.connect())[0]
-    other = await _communicator("/ws/notifications/", w["other_trainee"])
-    assert (await other.connect())[0]
-    layer = get_channel_layer()
-    await layer.group_send(user_group_name(w["other_trainee"].pk), {"type": "user.notify", "payload": {"n": "for-b"}})
-    assert (await other.receive_json_from(timeout=10))["payload"] == {"n": "for-b"}
-    assert await mine.receive_nothing(timeout=1)
-    # what the browser sends is ignored (no echo, no way to reach another user's group)
-    await mine.send_json_to({"type": "user.notify", "group": user_group_name(w["other_trainee"].pk), "payload": {}})
-    assert await mine.receive_nothing(timeout=0.5)
-    assert await other.receive_nothing(timeout=0.5)
-    await mine.disconnect()
-    await other.disconnect()
+async def test_unknown_websocket_paths_are_refused(w):
+    # The per-user notification socket was removed (nothing sent to it); its path is not routed.
+    for path in ("/ws/notifications/", "/ws/anything/"):
+        communicator = await _communicator(path, w["trainee"])
+        with pytest.raises(ValueError, match="No route found"):
+            await communicator.connect()
 
 
 # --- the practice session ---------------------------------------------------------------

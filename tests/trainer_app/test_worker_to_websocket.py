@@ -1,75 +1,14 @@
-"""A real Celery worker process finishes a task whose event reaches a websocket
-client through the lane's channel layer (SQLite embedded; channels_redis in production)."""
+"""The worker's heartbeat and the production lane's Redis channel layer.
+
+(A real worker's event reaching a websocket through the lane's channel layer is
+tested with live feedback: tests/feedback/test_live_feedback_worker.py.)"""
 
 import asyncio
 
 import pytest
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.utils import timezone
 
-from tests.factories import UserFactory
-from trainer_app.asgi import application
 from trainer_app.models import WorkerHeartbeat
-from trainer_app.tasks import user_notify
-
-ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
-
-
-async def _connect(user):
-    from channels.db import database_sync_to_async
-    from django.test import Client
-
-    client = Client()
-    await database_sync_to_async(client.force_login)(user)
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=[*ORIGIN, (b"cookie", cookie.encode())])
-    return communicator
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.production
-async def test_worker_event_reaches_websocket_through_redis(celery_worker_process):
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert settings.CELERY_BROKER_URL.startswith("redis://")
-    await _round_trip()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_worker_event_reaches_websocket(celery_worker_process):
-    await _round_trip()
-
-
-async def _round_trip():
-    from channels.db import database_sync_to_async
-
-    user = await database_sync_to_async(UserFactory)(role="trainee")
-    communicator = await _connect(user)
-    connected, _ = await communicator.connect()
-    assert connected
-    result = await asyncio.to_thread(lambda: user_notify.delay(user.pk, {"hello": "from the worker"}))
-    message = await communicator.receive_json_from(timeout=20)
-    assert message == {"type": "notification", "payload": {"hello": "from the worker"}}
-    assert result.id
-    await communicator.disconnect()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_websocket_refuses_a_foreign_origin():
-    from channels.db import database_sync_to_async
-
-    user = await database_sync_to_async(UserFactory)(role="trainee")
-    communicator = await _connect(user)
-    communicator.scope["headers"] = [(b"origin", b"http://evil.example.com"), *communicator.scope["headers"][1:]]
-    connected, _ = await communicator.connect()
-    assert not connected
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_websocket_refuses_anonymous():
-    communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=ORIGIN)
-    connected, code = await communicator.connect()
-    assert not connected
 
 
 @pytest.mark.django_db

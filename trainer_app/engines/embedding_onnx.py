@@ -131,10 +131,7 @@ class OnnxSentenceEncoder:
         reason = onnx_exportable_reason(model)
         if reason:
             raise OnnxUnavailable(reason)
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise OnnxUnavailable(f"onnxruntime is not installed ({exc})") from exc
+        import onnxruntime as ort  # a dependency; imported here because it is slow to import
         self.tokenizer = model.tokenizer
         self.max_length = int(getattr(model, "max_seq_length", 256) or 256)
         self.path = Path(cache_dir) / f"sentence-encoder-{_weights_key(model)}.onnx"

@@ -21,10 +21,8 @@ MI_FALLBACK = {"slug": "mi", "name": "Motivational interviewing behaviours", "ki
 
 
 def _framework_from_database(*, slug: str) -> dict | None:
-    try:
-        from feedback.selectors.frameworks import framework_pack_dict
-    except ImportError:
-        return None
+    from feedback.selectors.frameworks import framework_pack_dict  # here: needs the models, so Django set up
+
     try:
         return framework_pack_dict(slug=slug)
     except Exception as exc:  # no table yet, DB unreachable: fall back to the packs
@@ -58,8 +56,6 @@ def assessor_build(*, framework: dict):
         from feedback.engines.behaviour_coding.assessor import BehaviourCoder
 
         return BehaviourCoder(framework=framework)
-    try:
-        from feedback.engines.registry import assessor_for
-    except ImportError as exc:
-        raise LookupError(f"no assessor for kind {framework.get('kind')!r}: {exc}") from exc
+    from feedback.engines.registry import assessor_for  # here: the registry loads every engine kind
+
     return assessor_for(framework=framework)

@@ -40,13 +40,9 @@ def test_unknown_kind_is_a_clear_error():
 
 def test_behaviour_coding_dispatches_to_the_coder_or_says_why_not():
     framework = starter_framework("mi") or {"slug": "mi", "kind": "behaviour-coding", "skills": [], "exemplars": []}
-    try:
-        from feedback.engines.behaviour_coding import BehaviourCoder
-    except ImportError:
-        with pytest.raises(registry.AssessorUnavailable, match="BehaviourCoder"):
-            registry.assessor_for(framework=framework)
-    else:
-        assert isinstance(registry.assessor_for(framework=framework), BehaviourCoder)
+    from feedback.engines.behaviour_coding import BehaviourCoder
+
+    assert isinstance(registry.assessor_for(framework=framework), BehaviourCoder)
 
 
 @pytest.mark.skipif(starter_framework("cbt-formulation") is None, reason="starter formulation framework not present")

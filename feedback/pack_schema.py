@@ -1,10 +1,9 @@
 """The `frameworks` section of scenario packs (docs/scenario-packs.md,
-"Frameworks"): validation plus the hooks registered into simulations' pack
-section registry from feedback/subscriptions.py."""
+"Frameworks"): its shapes and its validation. Imports nothing else of feedback,
+so the selectors and services that read and write frameworks can import it;
+the import/export hooks that call them live in ``feedback.pack_hooks``."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from simulations.packs.checks import (
     Errors,
@@ -137,20 +136,3 @@ def frameworks_validate(*, items: list, path: str, context: PackContext) -> list
     if total > EXEMPLARS_MAX:
         errors.add(path, f"the pack has {total} exemplars; the limit is {EXEMPLARS_MAX}")
     return errors
-
-
-def frameworks_import(*, items: list[dict], update: bool, user=None) -> dict[str, list[str]]:
-    from feedback.services.frameworks import framework_save
-
-    outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
-    for item in items:
-        framework, status = framework_save(data=item, user=user)
-        outcome[status].append(framework.slug)
-    return outcome
-
-
-def frameworks_export(*, slugs: Iterable[str]) -> list[dict]:
-    from feedback.models import Framework
-    from feedback.selectors.frameworks import framework_pack_dict
-
-    return [framework_pack_dict(slug=slug, with_ids=False) for slug in Framework.objects.filter(slug__in=list(slugs)).order_by("slug").values_list("slug", flat=True)]
