@@ -16,6 +16,8 @@ from operator import attrgetter
 from statistics import median
 from typing import NamedTuple
 
+from feedback.scoring import SUBTYPE_FAMILY
+
 
 class SessionValue(NamedTuple):
     trainee_id: int
@@ -217,9 +219,6 @@ def rubric_values(*, sums: Iterable[tuple[int, str, float, int]], corrections: I
         out.append(SessionValue(trainee_id=trainee_id, session_id=session_id, started_at=started_at, skill=skill,
                                 value=round(total / n, 3), n=n))
     return out
-
-
-SUBTYPE_FAMILY = {"reflection": "reflection", "question": "question", "therapist_input": "input"}
 
 
 def coded_turn(labels: dict[str, str]) -> dict:

@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from feedback import cohort_stats as stats
 from feedback.models import Assessment, AssessmentItem, Framework, Review, SessionRollup, TurnComment
-from feedback.selectors.assessments import FrameworkInfo, framework_infos, label_score, miti_summary
+from feedback.scoring import FrameworkInfo, label_score, miti_summary
+from feedback.selectors.assessments import framework_infos
 from feedback.services.rollups import session_rollups_ensure
 from simulations.models import PracticeSession, Scenario, Turn
 from trainer_app.models import Cohort

@@ -9,7 +9,7 @@ import pytest
 
 from feedback import cohort_charts
 from feedback import cohort_stats as stats
-from feedback.selectors.assessments import label_score, miti_summary
+from feedback.scoring import label_score, miti_summary
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
 
