@@ -75,3 +75,30 @@ def test_instructor_follows_a_cohort_down_to_a_turn_and_the_trainee_reads_the_co
         assert response.status == 403
     finally:
         trainee_context.close()
+
+
+def test_report_prints_without_controls_and_admin_overview_shows_engine_health(page, browser, live_app):
+    from tests.factories import TEST_PASSWORD, UserFactory
+
+    framework = FrameworkFactory(name="Report framework")
+    gen = cohort_generate(framework=framework, trainees=2, sessions=2, turns=2, seed=5, name="rpt")
+    log_in(page, gen.instructor.username, PASSWORD)
+    page.goto(f"/cohorts/{gen.cohort.pk}/report/?framework={framework.slug}")
+    page.get_by_test_id("cohort-report").wait_for()
+    page.emulate_media(media="print")
+    assert not page.get_by_test_id("report-print").is_visible()  # controls hidden in print
+    assert page.get_by_test_id("trajectory-table").first.is_visible()  # data tables printed
+    assert page.get_by_test_id("heat-row").count() == 2
+    page.emulate_media(media="screen")
+
+    admin = UserFactory(role="admin")
+    admin_context = browser.new_context(base_url=live_app)
+    admin_page = admin_context.new_page()
+    try:
+        log_in(admin_page, admin.username, TEST_PASSWORD)
+        admin_page.get_by_test_id("nav-overview").click()
+        admin_page.get_by_test_id("admin-overview").wait_for()
+        assert admin_page.get_by_test_id("fallback-chart").is_visible()
+        assert admin_page.get_by_test_id("overview-day").count() >= 30
+    finally:
+        admin_context.close()

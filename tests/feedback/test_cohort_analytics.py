@@ -289,3 +289,31 @@ def test_admin_overview_counts_fallbacks_and_latency(client, small):
     assert 'data-testid="fallback-chart"' in body
     client.force_login(small["instructor"])
     assert client.get(reverse("feedback:admin_overview")).status_code == 403
+
+
+def test_mi_dashboard_shows_miti_figures_against_their_targets(client, db):
+    from tests.feedback.live_support import starter_framework_install
+
+    mi = starter_framework_install("mi")
+    instructor = UserFactory(role="instructor")
+    trainee = UserFactory(role="trainee", username="mia")
+    cohort = CohortFactory(owner=instructor, members=[trainee])
+    session = session_make(trainee=trainee, framework_slugs=["mi"], status="ended")
+    codes = [{"behaviour": "reflection", "reflection": "complex"}, {"behaviour": "reflection", "reflection": "simple"},
+             {"behaviour": "question", "question": "closed", "reflection": "complex"}, {"behaviour": "question", "question": "open"}]
+    for i, labels in enumerate(codes):
+        assessment_make(turn=turn_add(session=session, text=f"Coded turn {i}."), framework=mi, labels=labels)
+    client.force_login(instructor)
+    response = client.get(reverse("feedback:cohort_dashboard", args=[cohort.pk]) + "?framework=mi")
+    assert response.status_code == 200
+    cells = _cells(response.content.decode())
+    assert cells[("mia", "reflection_to_question_ratio")] == "1.0"
+    assert cells[("mia", "percent_complex_reflections")] == "50.0"
+    assert cells[("mia", "percent_open_questions")] == "50.0"
+    body = response.content.decode()
+    assert "% open questions" in body and "target" in body
+    assert 'data-testid="chart-target"' in body  # the MITI target line on the trajectories
+    # the weakest figure links to a closed question
+    assert "Coded turn 2." in body
+    rows = _rows(client.get(reverse("feedback:cohort_export", args=[cohort.pk, "distribution"]) + "?framework=mi"))
+    assert {(r["skill"], r["label"]): r["items"] for r in rows}[("behaviour", "reflection")] == "2"
