@@ -118,13 +118,17 @@ def line_chart(*, series: list[tuple[str, list[float | None], str]], y_min: floa
     x_of = (lambda i: plot.x0 + i * x_span / (length - 1)) if length > 1 else (lambda i: (plot.x0 + plot.x1) / 2)
     y_k = (plot.y1 - plot.y0) / (y_max - y_min) if y_max != y_min else 0.0
     y0 = plot.y0
+    xs = [x_of(i) for i in range(length)]
     for label, values, style in series:
-        pts = [(round(x_of(i), 1), round(y0 + ((y_min if v < y_min else y_max if v > y_max else v) - y_min) * y_k, 1))
+        if style == "faint":  # formatted straight to the path (hundreds of lines per chart)
+            coords = [f"{xs[i]:.1f},{y0 + ((y_min if v < y_min else y_max if v > y_max else v) - y_min) * y_k:.1f}"
+                      for i, v in enumerate(values) if v is not None]
+            if coords:
+                faint.append("M" + " L".join(coords))
+            continue
+        pts = [(round(xs[i], 1), round(y0 + ((y_min if v < y_min else y_max if v > y_max else v) - y_min) * y_k, 1))
                for i, v in enumerate(values) if v is not None]
         if not pts:
-            continue
-        if style == "faint":
-            faint.append("M" + " L".join([f"{x},{y}" for x, y in pts]))
             continue
         lines.append(Line(points=" ".join(f"{x},{y}" for x, y in pts), label=label, style=style,
                           end_x=pts[-1][0], end_y=pts[-1][1], dots=pts if style in dots_for else []))
