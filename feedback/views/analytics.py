@@ -151,12 +151,21 @@ class _Echo:
         return value
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(row: list) -> list:
+    """Text that a spreadsheet would run as a formula (a trainee's words, a name) gets a leading apostrophe;
+    numbers stay numbers."""
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row]
+
+
 def _csv_response(rows, filename: str, *, stream: bool = False) -> HttpResponse:
     writer = csv.writer(_Echo())
     if stream:
-        response = StreamingHttpResponse((writer.writerow(r) for r in rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse((writer.writerow(_safe(r)) for r in rows), content_type="text/csv; charset=utf-8")
     else:
-        response = HttpResponse("".join(writer.writerow(r) for r in rows), content_type="text/csv; charset=utf-8")
+        response = HttpResponse("".join(writer.writerow(_safe(r)) for r in rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -144,6 +144,9 @@ def test_csv_exports_match_the_page(client, small):
     corrected = next(r for r in items if r["skill"] == "assert" and r["text"] == "I want the Friday off.")
     assert (corrected["engine_label"], corrected["effective_label"], corrected["review_comment"]) == ("weak", "strong", "A clear ask.")
     assert len(items) == 6  # 3 practice turns x 2 skills
+    Turn.objects.filter(session=small["s3"], speaker="trainee").update(text="=HYPERLINK(\"http://x\")")
+    items = _rows(client.get(base.replace("heatmap.csv", "items.csv")))
+    assert {r["text"] for r in items if int(r["session_id"]) == small["s3"].pk} == {"'=HYPERLINK(\"http://x\")"}
     sessions = _rows(client.get(base.replace("heatmap.csv", "sessions.csv")))
     assert {int(r["session_id"]) for r in sessions} == {small["s1"].pk, small["s2"].pk, small["s3"].pk}
     for table in ("trajectories", "volume", "distribution"):
