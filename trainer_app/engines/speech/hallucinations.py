@@ -10,25 +10,16 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import replace
+from pathlib import Path
 
 from trainer_app.engines.speech.asr_types import AsrSegment
 
 # Stock phrases from Whisper's subtitle-heavy training data; never said in a role-play.
-# ("Thank you." alone is NOT here: trainees say it.)
-KNOWN_PHRASES = (
-    "thanks for watching",
-    "thank you for watching",
-    "thank you so much for watching",
-    "please subscribe",
-    "like and subscribe",
-    "subscribe to my channel",
-    "don't forget to subscribe",
-    "see you in the next video",
-    "subtitles by the amara.org community",
-    "amara.org",
-    "transcribed by",
-    "subtitles by",
-    "captions by",
+# One per line in hallucinations.txt beside this module ("Thank you." alone is NOT there: trainees say it).
+KNOWN_PHRASES: tuple[str, ...] = tuple(
+    line.strip()
+    for line in Path(__file__).with_name("hallucinations.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
 )
 MIN_SPEECH_OVERLAP = 0.2  # fraction of the segment that must lie in a VAD speech region
 MAX_REPEATS = 3  # an n-gram repeated more than this many times in a row is a decoding loop
