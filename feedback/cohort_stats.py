@@ -234,7 +234,7 @@ def rubric_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, 
     ({"skills": {skill: {label: n}}}, effective labels); ``score(skill, label)`` -> float | None
     (called once per distinct pair)."""
     values: list[SessionValue] = []
-    dist: dict[str, dict[str, int]] = {}
+    counts: dict[tuple[str, str], int] = {}  # (skill, label) -> items, over every session
     scores: dict[tuple[str, str], float | None] = {}
     append = values.append
     for session_id, data in rollups.items():
@@ -244,12 +244,9 @@ def rubric_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, 
         trainee_id, started_at = where
         for skill, labels in (data.get("skills") or {}).items():
             total, n = 0.0, 0
-            per = dist.get(skill)
-            if per is None:
-                per = dist[skill] = {}
             for label, count in labels.items():
-                per[label] = per.get(label, 0) + count
                 key = (skill, label)
+                counts[key] = counts.get(key, 0) + count
                 value = scores.get(key, scores)
                 if value is scores:
                     value = scores[key] = score(skill, label)
@@ -258,6 +255,9 @@ def rubric_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, 
                     n += count
             if n:
                 append(SessionValue(trainee_id, session_id, started_at, skill, round(total / n, 3), n))
+    dist: dict[str, dict[str, int]] = {}
+    for (skill, label), n in counts.items():
+        dist.setdefault(skill, {})[label] = n
     return values, dist
 
 
