@@ -23,6 +23,8 @@ def main() -> None:
             from bench.asr_models import run
         elif name == "feedback":
             from bench.feedback import run
+        elif name == "cohort":
+            from bench.cohort import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback.views import debrief, frameworks, review
+from feedback.views import analytics, debrief, frameworks, review
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -19,4 +19,12 @@ urlpatterns: list = [
     path("review/sessions/<int:session_id>/", review.review_session, name="review_session"),
     path("review/sessions/<int:session_id>/items/<int:item_id>/", review.review_item, name="review_item"),
     path("review/sessions/<int:session_id>/release/", review.review_release, name="review_release"),
+    path("review/sessions/<int:session_id>/turns/<int:turn_id>/comments/", review.review_comment, name="review_comment"),
+    path("practice/sessions/<int:session_id>/turns/<int:turn_id>/audio/", review.turn_audio, name="turn_audio"),
+    # Analytics (instructors: their cohorts; admins: all); the trainee profile also for the trainee
+    path("cohorts/<int:cohort_id>/", analytics.cohort_dashboard, name="cohort_dashboard"),
+    path("cohorts/<int:cohort_id>/report/", analytics.cohort_report, name="cohort_report"),
+    path("cohorts/<int:cohort_id>/export/<slug:table>.csv", analytics.cohort_export, name="cohort_export"),
+    path("trainees/<int:trainee_id>/", analytics.trainee_profile, name="trainee_profile"),
+    path("overview/", analytics.admin_overview, name="admin_overview"),
 ]

@@ -37,6 +37,13 @@ class ReviewCorrectionForm(ReviewForm):
         super().__init__(*args, **kwargs)
         self.fields["verdict"].choices = [(Review.Verdict.DISAGREE, "Disagree"), (Review.Verdict.PARTLY, "Partly agree")]
 
+    def clean(self):
+        data = super().clean()
+        # A rating override needs a comment (as clinical-skills platforms require): the trainee sees why.
+        if data.get("corrected_label") and not (data.get("corrected_text") or "").strip():
+            self.add_error("corrected_text", "A changed rating needs a comment: say why the rating changes.")
+        return data
+
 
 def review_form_class(*, verdict: str) -> type[ReviewForm]:
     """The form that validates a posted review: agreeing takes no correction."""

@@ -1,7 +1,9 @@
 """Frameworks, exemplars, assessments and reviews. Models are split by concern."""
 
 from feedback.models.assessments import Assessment, AssessmentItem, Review
+from feedback.models.comments import TurnComment
 from feedback.models.formulation import FormulationWorksheet
 from feedback.models.frameworks import Exemplar, Framework
+from feedback.models.rollups import SessionRollup
 
-__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet"]
+__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment", "SessionRollup"]

@@ -19,6 +19,16 @@ def answer_text(value) -> str:
     return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
 
 
+@register.filter
+def mmss(seconds) -> str:
+    """Seconds as m:ss (a comment's time in the session)."""
+    try:
+        total = max(0, int(round(float(seconds))))
+    except (TypeError, ValueError):
+        return ""
+    return f"{total // 60}:{total % 60:02d}"
+
+
 @register.simple_tag(takes_context=True)
 def review_form(context, eff):
     """The "Correct…" form of one review item: the posted form when it was this

@@ -22,6 +22,7 @@ from feedback.forms.formulation import FormulationWorksheetForm
 from feedback.selectors.access import session_for_viewer, session_results_access
 from feedback.selectors.debrief import debrief_as_dict, debrief_as_markdown, debrief_build, session_is_cbt
 from feedback.selectors.formulation import worksheet_counted, worksheet_latest_after_reveal
+from feedback.selectors.session_review import session_comments
 from feedback.services.formulation import FIELD_NAMES, FIELDS, worksheet_save
 
 INVALID = 422  # a form with errors; htmx swaps it in (see htmx-config in base.html)
@@ -66,7 +67,11 @@ def _worksheet_context(request, session, access: ResultsAccess, form=None) -> di
 
 def _debrief_page(request: HttpRequest, session, access: ResultsAccess, *, form=None, status: int = 200) -> HttpResponse:
     built = debrief_build(session=session) if access.results else None
+    comments = session_comments(session_id=session.pk) if access.results else {}
+    for view in built.transcript if built else []:  # the instructor's comments, shown under the turn they are about
+        view.comments = comments.get(view.turn.pk, [])
     context = {"debrief": built, "access": access, "is_cbt": session_is_cbt(session=session),
+               "comments": [c for turn in comments.values() for c in turn],
                **_worksheet_context(request, session, access, form)}
     return render(request, "feedback/debrief/debrief.html", context, status=status)
 

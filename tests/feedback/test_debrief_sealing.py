@@ -208,3 +208,18 @@ def test_an_unreleased_exam_stays_out_of_the_trend_in_later_debriefs():
     assert not trainee_score_history(session=later, frameworks=infos).get(framework.slug)
     PracticeSession.objects.filter(pk=exam.pk).update(results_released_at=timezone.now())
     assert len(trainee_score_history(session=later, frameworks=infos)[framework.slug]) == 1
+
+
+def test_a_trainees_own_profile_leaves_out_sealed_exams_but_their_instructor_sees_them(client):
+    from tests.factories import FrameworkFactory
+    from tests.feedback.live_support import assessment_make, turn_add
+
+    p = people()
+    framework = FrameworkFactory()
+    exam = session_make(trainee=p["trainee"], framework_slugs=[framework.slug], exam=True, status="ended")
+    assessment_make(turn=turn_add(session=exam, text="Sealed words."), framework=framework, labels={"assert": "strong"})
+    url = reverse("feedback:trainee_profile", args=[p["trainee"].pk])
+    client.force_login(p["trainee"])
+    assert exam.pk not in [r.session.pk for r in client.get(url).context["profile"].sessions]
+    client.force_login(p["instructor"])
+    assert exam.pk in [r.session.pk for r in client.get(url).context["profile"].sessions]

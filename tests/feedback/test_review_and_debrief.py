@@ -125,7 +125,7 @@ def test_review_without_htmx_gets_the_whole_page(client, world):
     html = response.content.decode()
     assert response.status_code == 422 and 'data-testid="review"' in html and "<html" in html
     assert html.count('data-testid="review-field-error"') == 1 and "nope is not one of the available choices" in html
-    response = client.post(url, {"verdict": "disagree", "corrected_label": "strong"})
+    response = client.post(url, {"verdict": "disagree", "corrected_label": "strong", "corrected_text": "A direct ask."})
     assert response.status_code == 302
     assert response["Location"] == reverse("feedback:review_session", args=[session.pk]) + f"#review-item-{item.pk}"
     assert item_effective_label(item=item) == "strong"

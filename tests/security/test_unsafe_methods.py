@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from feedback.models import Exemplar, Review
+from feedback.models import Exemplar, Review, TurnComment
 from simulations.models import Persona, PracticeSession, Scenario, VoiceClip
 from trainer_app.models import VoiceEnrolment
 
@@ -24,6 +24,7 @@ def _post_only(world) -> list[tuple[str, str]]:
         ("instructor", reverse("feedback:review_item", args=[s.pk, world["item"].pk])),
         ("instructor", reverse("feedback:review_release", args=[s.pk])),
         ("instructor", reverse("cohort_exam_choice", args=[world["cohort"].pk])),
+        ("instructor", reverse("feedback:review_comment", args=[s.pk, world["item"].assessment.turn_id])),
         ("admin", reverse("simulations:author_scenario_duplicate", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_scenario_try", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_persona_duplicate", args=[world["persona"].slug])),
@@ -68,6 +69,7 @@ def _counts():
     return (get_user_model().objects.count(), Consent.objects.count(), PracticeSession.objects.count(),
             PracticeSession.objects.filter(status="active").count(),
             VoiceClip.objects.count(), VoiceEnrolment.objects.count(), Review.objects.count(), Exemplar.objects.count(),
+            TurnComment.objects.count(),
             Scenario.objects.count(), Persona.objects.count(),
             sorted(Exemplar.objects.values_list("utterance", flat=True)),
             sorted(Scenario.objects.values_list("title", flat=True)),

@@ -35,6 +35,7 @@ _admin_post = {"trainee": (403, 405), "other_trainee": (403, 405), "instructor":
 _any_user = {r: (200,) for r in ROLES[1:]}
 _voice_own = {"trainee": (200,), "other_trainee": (404,), "instructor": (404,), "other_instructor": (404,),
               "admin": (200,)}
+_cohort = {"trainee": (403,), "other_trainee": (403,), "instructor": (200,), "other_instructor": (404,), "admin": (200,)}
 
 EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "home": {r: (302,) for r in ROLES[1:]},
@@ -90,6 +91,17 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "voice_enrolment_status": _voice_own,
     "voice_enrolment_audio": _voice_own,
     "voice_enrolment_delete": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    "feedback:review_comment": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    # a voice turn's recording: whoever may see the session (the world's turn is text, so 404 even then)
+    "feedback:turn_audio": {r: DENY for r in ROLES[1:]},
+    # analytics: instructors see only their own cohorts (404 for another's), trainees none (403); admins all
+    "feedback:cohort_dashboard": _cohort,
+    "feedback:cohort_report": _cohort,
+    "feedback:cohort_export": _cohort,
+    # a trainee's profile: the trainee, their instructors, admins
+    "feedback:trainee_profile": {"trainee": (200,), "other_trainee": (404,), "instructor": (200,),
+                                 "other_instructor": (404,), "admin": (200,)},
+    "feedback:admin_overview": _admin_page,
 }
 
 
@@ -130,8 +142,12 @@ def _kwargs_for(route: str, pattern: URLPattern, world) -> dict:
             kwargs[param] = world["item"].pk
         elif param == "enrolment_id":
             kwargs[param] = world["voice_enrolment"].pk
-        elif param == "user_id":
+        elif param == "turn_id":
+            kwargs[param] = world["item"].assessment.turn_id
+        elif param == "trainee_id":
             kwargs[param] = world["trainee"].pk
+        elif param == "table":
+            kwargs[param] = "heatmap"
         else:
             raise AssertionError(f"no object for parameter {param!r} of {route!r}: add it to _kwargs_for")
     return kwargs
@@ -181,7 +197,7 @@ def test_trainees_are_refused_every_author_and_review_url_and_staff_pages(client
     client.force_login(world[role])
     offenders = []
     for name, url in _urls(world).items():
-        if not (url.startswith(("/author/", "/review/", "/cohorts/", "/health/"))):
+        if not (url.startswith(("/author/", "/review/", "/cohorts/", "/health/", "/overview/"))):
             continue
         for method in ("get", "post"):
             status = getattr(client, method)(url).status_code
@@ -204,9 +220,14 @@ def test_outsiders_cannot_post_to_a_session_they_do_not_own(client, world, role)
         reverse("simulations:session_voice", args=[s.pk]),
         reverse("feedback:debrief_formulation", args=[s.pk]),
         reverse("feedback:review_item", args=[s.pk, item.pk]),
+        reverse("feedback:review_comment", args=[s.pk, item.assessment.turn_id]),
     ]
-    offenders = [f"POST {u} -> {c}" for u in posts if (c := client.post(u, {"verdict": "agree"}).status_code) not in DENY]
+    offenders = [f"POST {u} -> {c}" for u in posts
+                 if (c := client.post(u, {"verdict": "agree", "text": "A note."}).status_code) not in DENY]
     assert offenders == []
+    from feedback.models import TurnComment
+
+    assert not TurnComment.objects.exists()
     assert PracticeSession.objects.get(pk=s.pk).status == PracticeSession.Status.ACTIVE
     assert not Review.objects.filter(item=item).exists()
 
@@ -247,3 +268,16 @@ def test_only_the_person_or_an_admin_can_change_a_voice_enrolment(client, world,
     body = client.get(reverse("voice_enrolment")).content.decode()
     assert reverse("voice_enrolment_status", args=[enrolment.pk]) not in body
     assert reverse("voice_enrolment_delete", args=[enrolment.pk]) not in body
+def test_cohort_pages_and_exports_name_only_the_cohorts_members(client, world):
+    """Another instructor's cohort is 404 on every analytics URL and its trainee never appears in an export."""
+    cohort = world["cohort"]
+    names = ("feedback:cohort_dashboard", "feedback:cohort_report")
+    client.force_login(world["other_instructor"])
+    for name in names:
+        assert client.get(reverse(name, args=[cohort.pk])).status_code == 404
+    for table in ("heatmap", "sessions", "items", "trajectories", "volume", "distribution"):
+        assert client.get(reverse("feedback:cohort_export", args=[cohort.pk, table])).status_code == 404
+    client.force_login(world["instructor"])
+    url = reverse("feedback:cohort_export", args=[cohort.pk, "sessions"]) + f"?framework={world['framework'].slug}"
+    body = client.get(url).content.decode()
+    assert world["trainee"].username in body and world["other_trainee"].username not in body
