@@ -7,7 +7,7 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribe to simulations' events (turn stored, session ended, pack sections).
-        from feedback import subscriptions  # noqa: F401
+        from feedback import recording_sweeper, subscriptions  # noqa: F401  (worker sweep for abandoned recording stages)
         from feedback.dashboard import dashboard_panels_register_feedback
 
         dashboard_panels_register_feedback()

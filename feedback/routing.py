@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from feedback.consumers import RecordingProgressConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/recordings/<int:recording_id>/", RecordingProgressConsumer.as_asgi()),
+]

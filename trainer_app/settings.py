@@ -183,9 +183,14 @@ CELERY_TASK_ROUTES = {
     "simulations.tasks.voice_*": {"queue": "speech"},
     "trainer_app.tasks.speech_*": {"queue": "speech"},
     "feedback.tasks.live_*": {"queue": "realtime"},
+    "feedback.tasks.recording_speech_*": {"queue": "speech"},
     "feedback.tasks.recording_*": {"queue": "analysis"},
     "feedback.tasks.report_*": {"queue": "analysis"},
     "trainer_app.tasks.*": {"queue": "realtime"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "recording-retention-purge": {"task": "feedback.tasks.recording_purge_expired", "schedule": 3600.0},
+    "recording-resume-stalled": {"task": "feedback.tasks.recording_resume_stalled", "schedule": 60.0},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_RESULT_EXTENDED = True
@@ -232,7 +237,20 @@ AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)
 PACK_MAX_BYTES = 2 * 1024 * 1024
 # Refused by the ASGI stack before Django reads the body (see trainer_app/asgi_limits.py).
-REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES) + 1024 * 1024
+# Uploaded recordings (feedback: recording analysis). Limits are checked before any work starts.
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=300 * 1024 * 1024)
+RECORDING_MAX_SECONDS = env.int("RECORDING_MAX_SECONDS", default=2 * 3600)
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+# After the retention period the audio is always deleted; the transcript too unless this is on.
+RECORDING_KEEP_TRANSCRIPT = env.bool("RECORDING_KEEP_TRANSCRIPT", default=True)
+# Long recordings are split so that no task runs long: ASR parts of this much audio,
+# diarization parts of this much audio (speakers are linked across parts by voice).
+RECORDING_ASR_PART_S = env.float("RECORDING_ASR_PART_S", default=240.0)
+RECORDING_DIARIZE_PART_S = env.float("RECORDING_DIARIZE_PART_S", default=900.0)
+# A running stage renews its lease; one whose lease lapsed (worker killed) is resumed by the sweep.
+RECORDING_STAGE_LEASE_S = env.float("RECORDING_STAGE_LEASE_S", default=60.0)
+RECORDING_SWEEP_SECONDS = env.float("RECORDING_SWEEP_SECONDS", default=30.0)
+REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES, RECORDING_MAX_BYTES) + 1024 * 1024
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 

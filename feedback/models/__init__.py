@@ -3,5 +3,19 @@
 from feedback.models.assessments import Assessment, AssessmentItem, Review
 from feedback.models.formulation import FormulationWorksheet
 from feedback.models.frameworks import Exemplar, Framework
+from feedback.models.recordings import (
+    Recording,
+    RecordingEvent,
+    RecordingItem,
+    RecordingItemReview,
+    RecordingParticipant,
+    RecordingSegment,
+    RecordingSpeaker,
+    RecordingStage,
+)
 
-__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet"]
+__all__ = [
+    "Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet",
+    "Recording", "RecordingEvent", "RecordingItem", "RecordingItemReview", "RecordingParticipant",
+    "RecordingSegment", "RecordingSpeaker", "RecordingStage",
+]
