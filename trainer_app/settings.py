@@ -272,7 +272,14 @@ LLM_MODEL = env.str("LLM_MODEL", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
 ASSESSMENT_LLM_ENABLED = env.bool("ASSESSMENT_LLM_ENABLED", default=bool(LLM_BASE_URL))
+# Speech recognition. Live voice turns: ASR_MODEL; uploaded recordings: ASR_RECORDING_MODEL. Each takes a
+# CTranslate2 model directory, a faster-whisper name, or "pocketsphinx"; empty (the default) means the
+# bundled Whisper weights (tiny.en for live turns, base for recordings), checked by sha256 before loading.
 ASR_MODEL = env.str("ASR_MODEL", default="")
+ASR_RECORDING_MODEL = env.str("ASR_RECORDING_MODEL", default="")
+ASR_BEAM_SIZE = env.int("ASR_BEAM_SIZE", default=1)
+ASR_RECORDING_BEAM_SIZE = env.int("ASR_RECORDING_BEAM_SIZE", default=5)
+ASR_CPU_THREADS = env.int("ASR_CPU_THREADS", default=0)
 ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")

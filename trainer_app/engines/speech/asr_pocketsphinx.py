@@ -1,4 +1,4 @@
-"""Embedded ASR fallback: CMU PocketSphinx with the US English model shipped inside its package.
+"""ASR of last resort: CMU PocketSphinx with the US English model shipped inside its package.
 
 Offline and small, but far less accurate than Whisper: results are labelled low_accuracy so
 the UI and the feedback engines can say so (and instructors don't grade a recognition error).
@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from trainer_app.engines.speech.asr_types import AsrResult, AsrSegment
+from trainer_app.engines.speech.asr_types import AsrResult, AsrSegment, AsrWord
 
 FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate
 # Words are split into separate segments at silences at least this long.
@@ -36,6 +36,7 @@ class PocketsphinxBackend:
     name = "pocketsphinx (en-us, bundled)"
     production = False
     low_accuracy = True
+    multilingual = False
 
     def __init__(self) -> None:
         from pocketsphinx import Decoder
@@ -62,7 +63,9 @@ class PocketsphinxBackend:
                 (seg.start_frame / FRAMES_PER_SECOND, (seg.end_frame + 1) / FRAMES_PER_SECOND, seg.word)
                 for seg in decoder.seg()
             ]
-        return AsrResult(segments=_words_to_segments(words=words), backend=self.name, low_accuracy=True)
+        return AsrResult(
+            segments=_words_to_segments(words=words), backend=self.name, low_accuracy=True, language="en"
+        )
 
 
 def _words_to_segments(*, words: list[tuple[float, float, str]]) -> list[AsrSegment]:
@@ -81,4 +84,9 @@ def _words_to_segments(*, words: list[tuple[float, float, str]]) -> list[AsrSegm
 
 
 def _segment_from_words(*, words: list[tuple[float, float, str]]) -> AsrSegment:
-    return AsrSegment(start=words[0][0], end=words[-1][1], text=" ".join(w for _, _, w in words))
+    return AsrSegment(
+        start=words[0][0],
+        end=words[-1][1],
+        text=" ".join(w for _, _, w in words),
+        words=tuple(AsrWord(start=start, end=end, text=text) for start, end, text in words),
+    )

@@ -9,13 +9,18 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
-    "ASR_MODEL": "",
+    "ASR_MODEL": "",  # live voice turns; "" = the bundled Whisper tiny.en
+    "ASR_RECORDING_MODEL": "",  # uploaded recordings; "" = the bundled Whisper base
+    "ASR_BEAM_SIZE": 1,  # live: greedy decoding (latency)
+    "ASR_RECORDING_BEAM_SIZE": 5,
+    "ASR_CPU_THREADS": 0,  # CTranslate2 threads per model; 0 = its default
     "ASR_ALLOW_DOWNLOAD": False,
     "ASR_DEVICE": "cpu",
     "ASR_COMPUTE_TYPE": "int8",
     "ASR_LANGUAGE": "en",
     "AUDIO_MAX_BYTES": 10 * 1024 * 1024,
     "AUDIO_MAX_SECONDS": 120,
+    "VAR_DIR": "var",
 }
 
 

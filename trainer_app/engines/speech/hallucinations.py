@@ -53,26 +53,34 @@ def text_is_known_hallucination(*, text: str) -> bool:
     return any(phrase in norm for phrase in KNOWN_PHRASES)
 
 
-def text_collapse_loops(*, text: str, max_repeats: int = MAX_REPEATS, max_n: int = 6) -> str:
-    """Collapse any n-gram repeated more than `max_repeats` times in a row to one occurrence."""
-    words = text.split()
+def tokens_collapse_loops(*, tokens: list[str], max_repeats: int = MAX_REPEATS, max_n: int = 6) -> list[int]:
+    """Indices of `tokens` kept when any n-gram repeated more than `max_repeats` times in a row is
+    collapsed to one occurrence."""
+    keep = list(range(len(tokens)))
+    norm = [t.lower().strip(string.punctuation) for t in tokens]
     changed = True
     while changed:
         changed = False
         for n in range(1, max_n + 1):
             i = 0
-            while i + n <= len(words):
-                gram = [w.lower().strip(string.punctuation) for w in words[i : i + n]]
+            while i + n <= len(keep):
+                gram = [norm[k] for k in keep[i : i + n]]
                 j = i + n
                 repeats = 1
-                while j + n <= len(words) and [w.lower().strip(string.punctuation) for w in words[j : j + n]] == gram:
+                while j + n <= len(keep) and [norm[k] for k in keep[j : j + n]] == gram:
                     repeats += 1
                     j += n
                 if repeats > max_repeats:
-                    words = words[: i + n] + words[j:]
+                    keep = keep[: i + n] + keep[j:]
                     changed = True
                 i += 1
-    return " ".join(words)
+    return keep
+
+
+def text_collapse_loops(*, text: str, max_repeats: int = MAX_REPEATS, max_n: int = 6) -> str:
+    """Collapse any n-gram repeated more than `max_repeats` times in a row to one occurrence."""
+    words = text.split()
+    return " ".join(words[k] for k in tokens_collapse_loops(tokens=words, max_repeats=max_repeats, max_n=max_n))
 
 
 def _overlap(*, start: float, end: float, regions: list[tuple[float, float]]) -> float:
@@ -130,5 +138,12 @@ def segments_remove_hallucinations(
             dropped.append((segment, reason))
             continue
         collapsed = text_collapse_loops(text=segment.text)
-        kept.append(replace(segment, text=collapsed) if collapsed != segment.text else segment)
+        if collapsed != segment.text:
+            segment = replace(segment, text=collapsed, words=_words_collapse_loops(words=segment.words))
+        kept.append(segment)
     return kept, dropped
+
+
+def _words_collapse_loops(*, words: tuple) -> tuple:
+    """The same collapse on the timed words, so they keep matching the text."""
+    return tuple(words[k] for k in tokens_collapse_loops(tokens=[w.text for w in words]))

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer_app.engines.speech.asr import asr_backend
-from trainer_app.engines.speech.asr_types import AsrSegment
+from trainer_app.engines.speech.asr import asr_backend, asr_language
+from trainer_app.engines.speech.asr_types import AsrBackend, AsrSegment, AsrWord
 from trainer_app.engines.speech.audio import SAMPLE_RATE, DecodedAudio, audio_decode
-from trainer_app.engines.speech.config import speech_setting
 from trainer_app.engines.speech.errors import NoSpeechDetected
 from trainer_app.engines.speech.hallucinations import segments_remove_hallucinations
 from trainer_app.engines.speech.vad import vad_speech_regions
@@ -33,11 +32,28 @@ class Transcript:
     low_accuracy: bool
     # what hallucination removal took out, for audit: (start, end, text, reason)
     dropped: list[tuple[float, float, str, str]] = field(default_factory=list)
+    # word timestamps of each kept segment (parallel to `segments`; times from the start of the audio)
+    words: list[tuple[AsrWord, ...]] = field(default_factory=list)
+    language: str = ""
 
     def as_dict(self) -> dict:
+        words = self.words or [()] * len(self.segments)
         return {
             "text": self.text,
-            "segments": [{"start": round(s, 3), "end": round(e, 3), "text": t} for s, e, t in self.segments],
+            "segments": [
+                {
+                    "start": round(s, 3),
+                    "end": round(e, 3),
+                    "text": t,
+                    "words": [
+                        {"start": round(w.start, 3), "end": round(w.end, 3), "text": w.text,
+                         **({"probability": round(w.probability, 3)} if w.probability is not None else {})}
+                        for w in ws
+                    ],
+                }
+                for (s, e, t), ws in zip(self.segments, words, strict=True)
+            ],
+            "language": self.language,
             "duration_s": round(self.duration_s, 3),
             "speech_s": round(self.speech_s, 3),
             "backend": self.backend,
@@ -59,29 +75,26 @@ def regions_group(*, regions: list[tuple[float, float]], max_span_s: float = MAX
     return windows
 
 
-def speech_transcribe_decoded(*, audio: DecodedAudio, language: str | None = None) -> Transcript:
-    """VAD → ASR → hallucination removal on already decoded audio."""
+def speech_transcribe_decoded(
+    *, audio: DecodedAudio, language: str | None = None, purpose: str = "live", backend: AsrBackend | None = None
+) -> Transcript:
+    """VAD → ASR → hallucination removal on already decoded audio.
+
+    `purpose` picks the recognizer ("live": voice turns, "recording": uploaded recordings);
+    `backend` overrides it (a command's --model)."""
     regions = vad_speech_regions(samples=audio.samples, sample_rate=audio.sample_rate)
     if not regions:
         raise NoSpeechDetected(NO_SPEECH_MESSAGE)
-    backend = asr_backend()
-    language = language or str(speech_setting(name="ASR_LANGUAGE"))
+    backend = backend or asr_backend(purpose=purpose)
+    language = asr_language(language=language)
     raw: list[AsrSegment] = []
+    detected = ""
     for start, end in regions_group(regions=regions):
         window = audio.samples[int(start * SAMPLE_RATE) : int(np.ceil(end * SAMPLE_RATE))]
         result = backend.transcribe(samples=window, sample_rate=SAMPLE_RATE, language=language)
-        raw.extend(
-            AsrSegment(
-                # whisper can stamp text past the window's end: clamp, so it has no speech under it
-                start=min(start + s.start, end),
-                end=min(start + s.end, end),
-                text=s.text,
-                avg_logprob=s.avg_logprob,
-                no_speech_prob=s.no_speech_prob,
-                compression_ratio=s.compression_ratio,
-            )
-            for s in result.segments
-        )
+        detected = detected or result.language
+        # whisper can stamp text past the window's end: clamp, so it has no speech under it
+        raw.extend(s.shifted(offset=start, limit=end) for s in result.segments)
     kept, dropped = segments_remove_hallucinations(segments=raw, speech_regions=regions)
     for segment, reason in dropped:
         logger.info("speech: dropped %r (%s)", segment.text, reason)
@@ -97,11 +110,18 @@ def speech_transcribe_decoded(*, audio: DecodedAudio, language: str | None = Non
         backend=backend.name,
         low_accuracy=backend.low_accuracy,
         dropped=[(s.start, s.end, s.text, reason) for s, reason in dropped],
+        words=[s.words for s in kept],
+        language=detected or (language or ""),
     )
 
 
 def speech_transcribe(
-    *, audio_bytes: bytes | str | Path, filename: str = "", mime: str = "", language: str | None = None
+    *,
+    audio_bytes: bytes | str | Path,
+    filename: str = "",
+    mime: str = "",
+    language: str | None = None,
+    purpose: str = "live",
 ) -> Transcript:
     """Transcribe one recording given as bytes or a file path.
 
@@ -109,4 +129,4 @@ def speech_transcribe(
     all SpeechError subclasses whose message can be shown to the trainee.
     """
     audio = audio_decode(source=audio_bytes, filename=filename, mime=mime)
-    return speech_transcribe_decoded(audio=audio, language=language)
+    return speech_transcribe_decoded(audio=audio, language=language, purpose=purpose)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from trainer_app.engines.speech.asr import asr_backend
+from trainer_app.engines.speech.asr_types import AsrBackend
 from trainer_app.engines.speech.audio import audio_decode
 from trainer_app.engines.speech.pipeline import speech_transcribe_decoded
 
@@ -26,19 +27,28 @@ class SpeechTiming:
 
 
 def speech_rtf(
-    *, audio_bytes: bytes | str | Path, filename: str = "", mime: str = "", warmup: bool = True, repeats: int = 1
+    *,
+    audio_bytes: bytes | str | Path,
+    filename: str = "",
+    mime: str = "",
+    warmup: bool = True,
+    repeats: int = 1,
+    purpose: str = "live",
+    backend: AsrBackend | None = None,
 ) -> SpeechTiming:
     """Time decode + transcription; the model load is excluded (warm-up run) so RTF is steady-state."""
-    backend = asr_backend()  # load outside the timed region
+    backend = backend or asr_backend(purpose=purpose)  # load outside the timed region
     if warmup:
-        speech_transcribe_decoded(audio=audio_decode(source=audio_bytes, filename=filename, mime=mime))
+        speech_transcribe_decoded(
+            audio=audio_decode(source=audio_bytes, filename=filename, mime=mime), backend=backend
+        )
     decode_s = transcribe_s = 0.0
     transcript = None
     for _ in range(max(1, repeats)):
         t0 = time.perf_counter()
         audio = audio_decode(source=audio_bytes, filename=filename, mime=mime)
         t1 = time.perf_counter()
-        transcript = speech_transcribe_decoded(audio=audio)
+        transcript = speech_transcribe_decoded(audio=audio, backend=backend)
         t2 = time.perf_counter()
         decode_s += t1 - t0
         transcribe_s += t2 - t1
