@@ -103,15 +103,15 @@ def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
     })
 
 
-@require_GET
 @instructor_required
+@require_GET
 def recording_progress_view(request: HttpRequest, recording_id: int) -> HttpResponse:
     recording = _recording_or_404(request, recording_id)
     return render(request, "feedback/recordings/_progress.html", {"progress": recording_progress(recording_id=recording.pk)})
 
 
-@require_GET
 @instructor_required
+@require_GET
 def recording_audio(request: HttpRequest, recording_id: int) -> HttpResponse:
     """The audio, only to those who may see the recording; byte ranges so the player can seek."""
     recording = _recording_or_404(request, recording_id)
@@ -293,8 +293,8 @@ def recording_item_review_view(request: HttpRequest, recording_id: int, item_id:
                                                               "form": form if status == 400 else None}, status=status)
 
 
-@require_GET
 @instructor_required
+@require_GET
 def recording_export(request: HttpRequest, recording_id: int, fmt: str) -> HttpResponse:
     from feedback.selectors.recordings import recording_export_turns
 
