@@ -240,7 +240,7 @@ def stage_decode(*, recording: Recording, row: RecordingStage) -> bool:
     if not recording.audio_path:
         raise SpeechError("This recording's audio has been deleted (retention period); it cannot be analysed again.")
     audio = audio_decode(
-        source=Path(settings.MEDIA_ROOT) / recording.audio_path,
+        source=Path(settings.MEDIA_ROOT) / recording.audio_path, filename="upload",  # the content decides the type
         max_bytes=int(settings.RECORDING_MAX_BYTES), max_seconds=float(settings.RECORDING_MAX_SECONDS),
     )
     target = recording_decoded_path(recording_id=recording.pk)

@@ -49,6 +49,10 @@ SILENCE_PEAK = 10 ** (-55 / 20)  # nothing louder than -55 dBFS anywhere: a sile
 _AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xf1", b"\xff\xf9", b"\x1aE\xdf\xa3")
 
 
+# A file name without a suffix: the decoder's name-based hint check is skipped, the content decides.
+CONTENT_DECIDES = "upload"
+
+
 class RecordingRejected(ValueError):
     """The upload cannot be used; the message says why, for the person who uploaded it."""
 
@@ -80,9 +84,10 @@ def recording_audio_check(*, path: Path) -> CheckedAudio:
     with path.open("rb") as handle:
         head = handle.read(16)
     try:
-        audio = audio_decode(source=path, max_bytes=max_bytes, max_seconds=max_seconds)
+        audio = audio_decode(source=path, filename=CONTENT_DECIDES, max_bytes=max_bytes, max_seconds=max_seconds)
     except AudioTooLong as exc:
-        raise RecordingRejected(f"The recording is too long; the limit is {max_seconds / 60:.0f} minutes.") from exc
+        limit = f"{max_seconds / 60:.0f} minutes" if max_seconds >= 120 else f"{max_seconds:.0f} seconds"
+        raise RecordingRejected(f"The recording is too long; the limit is {limit}.") from exc
     except AudioTooLarge as exc:
         raise RecordingRejected(str(exc)) from exc
     except AudioUnsupportedType as exc:
