@@ -16,6 +16,7 @@ The reason for every step skipped is kept and shown on /healthz (engines "asr" a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ def _whisper(*, model_dir: str, label: str, production: bool, beam_size: int) ->
         device=str(speech_setting(name="ASR_DEVICE")),
         compute_type=str(speech_setting(name="ASR_COMPUTE_TYPE")),
         allow_download=bool(speech_setting(name="ASR_ALLOW_DOWNLOAD")),
-        cpu_threads=int(speech_setting(name="ASR_CPU_THREADS")),
+        cpu_threads=int(speech_setting(name="ASR_CPU_THREADS")) or min(4, os.cpu_count() or 1),
         beam_size=beam_size,
         label=label,
         production=production,

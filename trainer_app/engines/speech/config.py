@@ -13,7 +13,7 @@ DEFAULTS: dict[str, Any] = {
     "ASR_RECORDING_MODEL": "",  # uploaded recordings; "" = the bundled Whisper base
     "ASR_BEAM_SIZE": 1,  # live: greedy decoding (latency)
     "ASR_RECORDING_BEAM_SIZE": 5,
-    "ASR_CPU_THREADS": 0,  # CTranslate2 threads per model; 0 = its default
+    "ASR_CPU_THREADS": 0,  # CTranslate2 threads per model; 0 = min(4, cores)
     "ASR_ALLOW_DOWNLOAD": False,
     "ASR_DEVICE": "cpu",
     "ASR_COMPUTE_TYPE": "int8",

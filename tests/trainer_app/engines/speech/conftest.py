@@ -49,7 +49,15 @@ def asr_settings(**values):
 
 @pytest.fixture
 def pocketsphinx_asr():
-    with asr_settings(ASR_MODEL=""):
+    """The recognizer of last resort, chosen explicitly (fast; its accuracy figures are in test_pipeline)."""
+    with asr_settings(ASR_MODEL="pocketsphinx"):
+        yield
+
+
+@pytest.fixture
+def default_asr():
+    """Nothing configured: the bundled Whisper weights (tiny.en live, base for recordings)."""
+    with asr_settings(ASR_MODEL="", ASR_RECORDING_MODEL=""):
         yield
 
 
