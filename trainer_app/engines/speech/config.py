@@ -16,6 +16,10 @@ DEFAULTS: dict[str, Any] = {
     "ASR_LANGUAGE": "en",
     "AUDIO_MAX_BYTES": 10 * 1024 * 1024,
     "AUDIO_MAX_SECONDS": 120,
+    "DIARIZATION_PIPELINE": "",
+    "DIARIZATION_ALLOW_DOWNLOAD": False,
+    "DIARIZATION_DEVICE": "cpu",
+    "HF_TOKEN": "",
 }
 
 
