@@ -21,6 +21,10 @@ def main() -> None:
             from bench.asr import run
         elif name == "feedback":
             from bench.feedback import run
+        elif name == "recordings":
+            from bench.recordings import run
+        elif name == "recording_hallucinations":
+            from bench.recording_hallucinations import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

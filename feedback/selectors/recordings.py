@@ -134,7 +134,10 @@ def _effective(items: list[RecordingItem]) -> None:
 
 
 def recording_review(*, recording: Recording) -> ReviewView:
-    speakers = list(recording.speakers.filter(merged_into__isnull=True).order_by("position", "id"))
+    # A diarized "speaker" who only said removed things (a voice in the noise) is not listed.
+    speakers = list(
+        recording.speakers.filter(merged_into__isnull=True, segments__removed=False).distinct().order_by("position", "id")
+    )
     items_qs = RecordingItem.objects.prefetch_related(Prefetch("reviews", queryset=RecordingItemReview.objects.order_by("-created_at", "-id")))
     segments = list(
         recording.segments.select_related("speaker").prefetch_related(Prefetch("items", queryset=items_qs)).order_by("position")

@@ -357,11 +357,31 @@ def stage_asr(*, recording: Recording, row: RecordingStage) -> bool:
     return next_window >= len(windows)
 
 
-def stage_clean(*, recording: Recording, row: RecordingStage) -> bool:
-    """Hallucination removal, then the kept text given to diarized speakers (split where the speaker changes)."""
+def segment_removal_reason(
+    *, segment: dict, regions: list[tuple[float, float]], turns: list[tuple[float, float, str]], centroids: dict[str, np.ndarray],
+    samples: np.ndarray, previous_text: str = "",
+) -> str:
+    """Why a recognized segment is a hallucination ("" to keep it): the recognizer-level signals
+    (outside VAD speech, whisper's own no-speech / log-probability / compression ratio, loops,
+    boilerplate), then the diarization: outside every speaker turn, or a voice like no speaker's."""
     from feedback.services.recording_engines import voice_embed
     from trainer_app.engines.speech.asr_types import AsrSegment
-    from trainer_app.engines.speech.hallucinations import segment_hallucination_reason, text_collapse_loops
+    from trainer_app.engines.speech.hallucinations import segment_hallucination_reason
+
+    asr_segment = AsrSegment(start=segment["start"], end=segment["end"], text=segment["text"], avg_logprob=segment.get("avg_logprob"),
+                             no_speech_prob=segment.get("no_speech_prob"), compression_ratio=segment.get("compression_ratio"))
+    reason = segment_hallucination_reason(segment=asr_segment, speech_regions=regions, previous_text=previous_text)
+    if not reason and turns and turn_coverage(start=segment["start"], end=segment["end"], turns=turns) < MIN_TURN_OVERLAP:
+        reason = "outside every diarized speaker turn"
+    if not reason and centroids and segment["end"] - segment["start"] >= VOICE_CHECK_MIN_S:
+        chunk = np.asarray(samples[int(segment["start"] * SAMPLE_RATE) : int(segment["end"] * SAMPLE_RATE)])
+        reason = voice_mismatch_reason(vector=voice_embed(samples=chunk), centroids=centroids)
+    return reason
+
+
+def stage_clean(*, recording: Recording, row: RecordingStage) -> bool:
+    """Hallucination removal, then the kept text given to diarized speakers (split where the speaker changes)."""
+    from trainer_app.engines.speech.hallucinations import text_collapse_loops
 
     regions = [tuple(r) for r in _stage_result(recording_id=recording.pk, name="vad")["regions"]]
     diar = _stage_result(recording_id=recording.pk, name="diarize")
@@ -375,15 +395,9 @@ def stage_clean(*, recording: Recording, row: RecordingStage) -> bool:
     reasons: dict[str, int] = {}
     previous_text = ""
     for seg in raw:
-        asr_segment = AsrSegment(start=seg["start"], end=seg["end"], text=seg["text"], avg_logprob=seg["avg_logprob"],
-                                 no_speech_prob=seg["no_speech_prob"], compression_ratio=seg["compression_ratio"])
         words = [TimedWord(*w) for w in seg["words"]]
-        reason = segment_hallucination_reason(segment=asr_segment, speech_regions=regions, previous_text=previous_text)
-        if not reason and check_turns and turn_coverage(start=seg["start"], end=seg["end"], turns=turns) < MIN_TURN_OVERLAP:
-            reason = "outside every diarized speaker turn"
-        if not reason and centroids and seg["end"] - seg["start"] >= VOICE_CHECK_MIN_S:
-            chunk = np.asarray(samples[int(seg["start"] * SAMPLE_RATE) : int(seg["end"] * SAMPLE_RATE)])
-            reason = voice_mismatch_reason(vector=voice_embed(samples=chunk), centroids=centroids)
+        reason = segment_removal_reason(segment=seg, regions=regions, turns=turns if check_turns else [], centroids=centroids,
+                                        samples=samples, previous_text=previous_text)
         if reason:
             reasons[reason.split(" (")[0]] = reasons.get(reason.split(" (")[0], 0) + 1
             speaker = word_speaker(start=seg["start"], end=seg["end"], turns=turns) if turns else None
@@ -435,7 +449,9 @@ def stage_roles(*, recording: Recording, row: RecordingStage) -> bool:
     participants = {p.user_id: p for p in recording.participants.select_related("user")}
     enrolled = {str(uid): vec for uid, vec in enrolled_voices(user_ids=list(participants)).items()}
     matches = speakers_to_people(centroids=centroids, enrolled=enrolled)
-    speakers = list(recording.speakers.filter(merged_into__isnull=True).order_by("position", "id"))
+    speakers = list(  # a "speaker" who only said removed things is not numbered
+        recording.speakers.filter(merged_into__isnull=True, segments__removed=False).distinct().order_by("position", "id")
+    )
     unknown_number = 0
     report = {}
     with transaction.atomic():

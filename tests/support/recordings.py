@@ -47,6 +47,18 @@ def _duration(path: Path) -> float:
     return float(out.stdout.strip())
 
 
+PLANTED_VOICE = "en-us+whisper"
+
+
+def _plant(*, noise: Path, text: str, path: Path) -> Path:
+    """Mix a quiet whispered line into a noise stretch: the kind of "speech" a recognizer turns into
+    boilerplate, planted so that the test knows exactly where it is."""
+    with tempfile.TemporaryDirectory() as tmp:
+        line = speech_synthesize(text=text, path=Path(tmp) / "line.wav", voice=PLANTED_VOICE, pad_s=0.2)
+        _sox("-m", str(noise), "-v", "0.8", str(line), str(path))
+    return path
+
+
 def _nonspeech(kind: str, path: Path, seconds: float) -> Path:
     rate = ["-r", str(SAMPLE_RATE), "-c", "1", "-b", "16"]
     if kind == "noise":
@@ -62,9 +74,10 @@ def _nonspeech(kind: str, path: Path, seconds: float) -> Path:
 
 def conversation_build(
     *, path: Path, script=DEFAULT_SCRIPT, gap_s: float = 0.6, nonspeech: tuple[tuple[int, str, float], ...] = ((2, "noise", 4.0),),
-    repeat: int = 1, words_per_minute: int = 150,
+    repeat: int = 1, words_per_minute: int = 150, planted: str = "",
 ) -> tuple[Path, list[RefTurn], list[NonSpeech]]:
-    """Speak `script` (repeated `repeat` times); insert non-speech of (kind, seconds) after turn index i."""
+    """Speak `script` (repeated `repeat` times); insert non-speech of (kind, seconds) after turn index i.
+    With `planted`, that line is mixed (whispered, quiet) into the first noise stretch."""
     voices = {"trainer": TRAINER_VOICE, "trainee": TRAINEE_VOICE}
     turns: list[RefTurn] = []
     others: list[NonSpeech] = []
@@ -86,7 +99,10 @@ def conversation_build(
                 t += gap_s
                 if rep == 0 and i in extra:
                     kind, secs = extra[i]
-                    pieces.append(_nonspeech(kind, tmpdir / f"x{n}.wav", secs))
+                    stretch = _nonspeech(kind, tmpdir / f"x{n}.wav", secs)
+                    if planted and kind == "noise" and not any(o.kind == "noise" for o in others):
+                        stretch = _plant(noise=stretch, text=planted, path=tmpdir / f"p{n}.wav")
+                    pieces.append(stretch)
                     others.append(NonSpeech(kind, round(t, 3), round(t + secs, 3)))
                     t += secs
                     pieces.append(speech_silence(path=tmpdir / f"h{n}.wav", seconds=gap_s))
