@@ -14,6 +14,17 @@ from pathlib import Path
 
 from bench.common import App, WsClient, django_setup, figure, login_cookie, session_start, summary, trainee_create
 
+TURNS = [  # espeak-ng at 150 wpm with 0.3 s of silence each side: ~3 s each
+    "I have not been sleeping well lately.",
+    "Can we talk about what happened at work?",
+    "I feel nervous when my boss calls me.",
+    "My sister says I worry far too much.",
+    "I would like to ask for more money.",
+    "It is hard for me to say no to people.",
+    "I tried to cut down but it did not last.",
+    "What should I do when I feel this way?",
+]
+VOICE_TURN_TARGET = "<= 1000"
 CLIPS = [  # espeak-ng at 150 wpm: ~3 to ~8 s each
     "I think I'd like to talk about the argument we had last week.",
     "Can you tell me what went through your mind when your manager said that in the meeting?",
@@ -31,9 +42,12 @@ def run() -> dict:
     t_start = time.perf_counter()
     if not speech_tools_available():
         return {"asr_pipeline_rtf_ratio": figure(value=None, baseline=None, baseline_is="", target="<= 1.15", unit="ratio",
-                                                 n=0, met=False, error="espeak-ng / sox missing (make system-test-deps)")}
+                                                 n=0, met=False, error="espeak-ng / sox missing (make system-test-deps)"),
+                "voice_turn_p95_ms": figure(value=None, baseline=None, baseline_is="", target=VOICE_TURN_TARGET, unit="ms",
+                                            n=0, met=False, error="espeak-ng / sox missing (make system-test-deps)")}
     tmp = Path(tempfile.mkdtemp(prefix="bench-asr-audio-"))
     paths = [speech_synthesize(text=t, path=tmp / f"clip{i}.wav", words_per_minute=150) for i, t in enumerate(CLIPS)]
+    turn_paths = [speech_synthesize(text=t, path=tmp / f"turn{i}.wav", words_per_minute=150) for i, t in enumerate(TURNS)]
     app = App(name="asr")
     try:
         app.prepare()
@@ -100,7 +114,65 @@ def run() -> dict:
             await ws.close()
             return rows, problems
 
+        async def voice_turns():
+            """Upload → transcript → first reply token, one 3 s turn at a time (a person speaking)."""
+            from bench.common import http_post_multipart
+
+            loop = asyncio.get_running_loop()
+            session2 = await loop.run_in_executor(None, lambda: session_start(users[1], "noise-easy"))
+            cookie2 = await loop.run_in_executor(None, lambda: login_cookie(users[1]))
+            ws = WsClient(app=app, session_id=session2.pk, cookie=cookie2)
+            await ws.connect()
+            await asyncio.sleep(0.5)
+            turns, problems = [], []
+            for i, path in enumerate(turn_paths):
+                direct = await loop.run_in_executor(
+                    None, lambda p=path: speech_rtf(audio_bytes=p, filename=p.name, warmup=False))
+                await asyncio.sleep(0.2)
+                cid = f"turn-{i}"
+                data = path.read_bytes()
+                t0 = time.perf_counter() * 1000
+                status, body = await loop.run_in_executor(None, lambda d=data, c=cid, p=path: http_post_multipart(
+                    app=app, path=f"/practice/sessions/{session2.pk}/voice/", cookie=cookie2,
+                    fields={"client_id": c}, files={"audio": (p.name, "audio/wav", d)}))
+                if status not in (200, 202):
+                    problems.append({"turn": i, "problem": f"upload answered {status}: {body[:200]!r}"})
+                    continue
+                from simulations.models import VoiceClip
+
+                clip_id = await loop.run_in_executor(
+                    None, lambda c=cid: VoiceClip.objects.get(session=session2, client_id=c).pk)
+                first = None
+                while time.perf_counter() * 1000 - t0 < 30_000:
+                    tid = ws.transcript_turns.get(clip_id)
+                    if tid is not None and tid in ws.first_chunk:
+                        first = ws.first_chunk[tid]
+                        break
+                    if ws.notices:
+                        break
+                    await asyncio.sleep(0.005)
+                if first is None:
+                    problems.append({"turn": i, "problem": f"notice: {ws.notices[-1]}" if ws.notices
+                                     else "no first reply token within 30 s"})
+                    ws.notices.clear()
+                    continue
+                turns.append({"turn": i, "duration_s": round(direct.duration_s, 2),
+                              "upload_to_first_token_ms": round(first - t0, 1),
+                              "upload_to_transcript_ms": round(ws.transcripts[clip_id] - t0, 1),
+                              "recognizer_alone_ms": round(direct.total_s * 1000, 1), "text": direct.text})
+                t1 = time.perf_counter()
+                while tid not in ws.reply_done and time.perf_counter() - t1 < 20:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(1.0)  # the reply ends and the turn's live feedback runs before the next turn
+            await ws.close()
+            return turns, problems
+
         rows, problems = asyncio.run(go())
+        turns, turn_problems = asyncio.run(voice_turns())
+        from bench.common import pct
+
+        turn_p95 = pct([t["upload_to_first_token_ms"] for t in turns], 95)
+        alone_p95 = pct([t["recognizer_alone_ms"] for t in turns], 95)
         audio_s = sum(r["duration_s"] for r in rows)
         app_rtf = sum(r["app_s"] for r in rows) / audio_s if audio_s else None
         direct_rtf = sum(r["direct_s"] for r in rows) / audio_s if audio_s else None
@@ -117,6 +189,17 @@ def run() -> dict:
                 ratio_per_clip=summary([r["app_rtf"] / r["direct_rtf"] for r in rows], 3),
                 asr_backend=backend.name, clips=rows, problems=problems,
                 audio_seconds_total=round(audio_s, 1),
+            ),
+            "voice_turn_p95_ms": figure(
+                value=None if turn_p95 is None else round(turn_p95, 1),
+                baseline=None if alone_p95 is None else round(alone_p95, 1),
+                baseline_is="the live recognizer alone on the same clip in the bench process (decode + VAD + ASR, "
+                            "warm), p95", target=VOICE_TURN_TARGET, unit="ms", n=len(turns),
+                met=None if turn_p95 is None else (turn_p95 <= 1000 and not turn_problems),
+                latency=summary([t["upload_to_first_token_ms"] for t in turns]),
+                upload_to_transcript=summary([t["upload_to_transcript_ms"] for t in turns]),
+                recognizer_alone=summary([t["recognizer_alone_ms"] for t in turns]),
+                asr_backend=backend.name, turns=turns, problems=turn_problems,
             ),
             "_timings": {"asr_total_s": round(time.perf_counter() - t_start, 1), **{f"asr_{k}": v for k, v in app.timings.items()}},
         }

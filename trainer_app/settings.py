@@ -280,6 +280,8 @@ ASR_RECORDING_MODEL = env.str("ASR_RECORDING_MODEL", default="")
 ASR_BEAM_SIZE = env.int("ASR_BEAM_SIZE", default=1)
 ASR_RECORDING_BEAM_SIZE = env.int("ASR_RECORDING_BEAM_SIZE", default=5)
 ASR_CPU_THREADS = env.int("ASR_CPU_THREADS", default=0)
+# a worker that takes the speech queue loads the live recognizer as it starts (not in tests: most don't speak)
+ASR_WARM_ON_START = env.bool("ASR_WARM_ON_START", default=not TESTING)
 ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")
@@ -318,5 +320,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"},
+                "faster_whisper": {"level": "WARNING"}},  # one INFO line per transcribed window
 }

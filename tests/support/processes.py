@@ -40,6 +40,7 @@ def process_env(**extra: str) -> dict:
     env["DJANGO_SETTINGS_MODULE"] = "trainer_app.settings"
     env["DJANGO_IGNORE_DOTENV"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("ASR_WARM_ON_START", "0")  # most tests' workers never transcribe; the first clip loads it
     env.update(extra)
     return env
 

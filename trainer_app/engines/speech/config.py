@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "ASR_BEAM_SIZE": 1,  # live: greedy decoding (latency)
     "ASR_RECORDING_BEAM_SIZE": 5,
     "ASR_CPU_THREADS": 0,  # CTranslate2 threads per model; 0 = min(4, cores)
+    "ASR_WARM_ON_START": False,  # settings.py turns it on outside tests
     "ASR_ALLOW_DOWNLOAD": False,
     "ASR_DEVICE": "cpu",
     "ASR_COMPUTE_TYPE": "int8",
