@@ -286,6 +286,7 @@ ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")
 ASR_LANGUAGE = env.str("ASR_LANGUAGE", default="en")
+
 # Diarization: empty = the embedded backend (nothing to download). A directory holding a pyannote
 # pipeline (config.yaml with $model/... entries, the speaker-diarization-community-1 layout) or, when
 # DIARIZATION_ALLOW_DOWNLOAD is on, a hub name (with HF_TOKEN) = the pyannote.audio production backend.
@@ -295,6 +296,11 @@ DIARIZATION_DEVICE = env.str("DIARIZATION_DEVICE", default="cpu")
 HF_TOKEN = env.str("HF_TOKEN", default="")
 # pyannote.audio 4 sends usage telemetry unless this is set before it is imported.
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+# Voice enrolment: seconds of speech a clip needs (VAD), longest clip accepted, and the cosine
+# similarity under which a diarized speaker stays "unknown" (calibrated: docs/speech-engines.md).
+VOICE_ENROLMENT_MIN_SPEECH_S = env.float("VOICE_ENROLMENT_MIN_SPEECH_S", default=5.0)
+VOICE_ENROLMENT_MAX_SECONDS = env.int("VOICE_ENROLMENT_MAX_SECONDS", default=60)
+SPEAKER_MATCH_THRESHOLD = env.float("SPEAKER_MATCH_THRESHOLD", default=0.85)
 
 # --- Demo content (embedded runtime only) ----------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

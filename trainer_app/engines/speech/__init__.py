@@ -1,6 +1,5 @@
 """Speech engines: audio decoding, VAD, ASR, speaker embeddings, diarization and the transcription pipeline.
 
-
 Importing the package registers the "vad", "asr", "asr_recording", "speaker_embeddings" and "diarization"
 engine statuses; models load on first use, or (the live recognizer) when a speech worker starts.
 """

@@ -93,9 +93,35 @@ def _verify_weights(*, path: Path) -> None:
     _state["verified"] = key
 
 
+def _setting(*, name: str, default: str) -> str:
+    """Django setting `name`, else the environment, else `default` (works before Django is set up)."""
+    import os
+
+    try:
+        from django.conf import settings
+
+        if settings.configured and hasattr(settings, name):
+            return str(getattr(settings, name))
+    except Exception as exc:  # no settings module: scripts and notebooks
+        logger.debug("speaker embeddings: Django settings unavailable (%s)", exc)
+    return os.environ.get(name, default)
+
+
+def _torch_threads_limit() -> None:
+    """The project's torch thread policy (TORCH_THREADS, default 1; 0 keeps torch's default), as for
+    sentence embeddings: two torch threads per process on two shared cores ran ~10x slower under load."""
+    import torch
+
+    threads = int(_setting(name="TORCH_THREADS", default="1"))
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
 def _build_encoder():
     import torch
     from torch import nn
+
+    _torch_threads_limit()
 
     class VoiceEncoder(nn.Module):
         """resemblyzer.VoiceEncoder's network, parameter names included."""
