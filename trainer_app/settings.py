@@ -247,6 +247,8 @@ RECORDING_KEEP_TRANSCRIPT = env.bool("RECORDING_KEEP_TRANSCRIPT", default=True)
 # diarization parts of this much audio (speakers are linked across parts by voice).
 RECORDING_ASR_PART_S = env.float("RECORDING_ASR_PART_S", default=240.0)
 RECORDING_DIARIZE_PART_S = env.float("RECORDING_DIARIZE_PART_S", default=900.0)
+# A stage task stops after this long and enqueues its continuation (well inside the 540 s soft limit).
+RECORDING_TASK_BUDGET_S = env.float("RECORDING_TASK_BUDGET_S", default=240.0)
 # A running stage renews its lease; one whose lease lapsed (worker killed) is resumed by the sweep.
 RECORDING_STAGE_LEASE_S = env.float("RECORDING_STAGE_LEASE_S", default=60.0)
 RECORDING_SWEEP_SECONDS = env.float("RECORDING_SWEEP_SECONDS", default=30.0)

@@ -5,6 +5,7 @@ player seeks there, renames a speaker, and exports WebVTT and RTTM that read bac
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -25,22 +26,31 @@ pytestmark = [
 PLANTED = "Thanks for watching, and please subscribe to my channel."
 
 
-def _enrol(user, *, voice: str, tmp_path: Path) -> bool:
-    """Enrol the user's voice from a sentence in their espeak voice (False if enrolment is not installed)."""
-    try:
-        from trainer_app.services import voice_enrolment_save
-    except ImportError:
-        return False
-    wav = speech_synthesize(text="My name is on this recording, and this is how my voice sounds when I speak clearly.",
+def _enrol(user, *, voice: str, tmp_path: Path):
+    """Enrol the user's voice from sentences in their espeak voice; the live worker computes the voice print."""
+    from trainer_app.services_voice import voice_enrolment_create
+
+    wav = speech_synthesize(text="My name is on this recording, and this is how my voice sounds when I speak clearly. "
+                                 "I practise suturing every week, and I ask questions when I am unsure.",
                             path=tmp_path / f"enrol-{user.pk}.wav", voice=voice)
-    voice_enrolment_save(user=user, samples=audio_read_wav(path=wav), sample_rate=16000)
-    return True
+    return voice_enrolment_create(user=user, created_by=user, keep_audio=False, samples=audio_read_wav(path=wav), sample_rate=16000)
+
+
+def _wait_enrolled(*enrolments) -> None:
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        statuses = {e.__class__.objects.get(pk=e.pk).status for e in enrolments}
+        if statuses == {"done"}:
+            return
+        assert "failed" not in statuses, statuses
+        time.sleep(0.5)
+    raise AssertionError("voice enrolments were not processed")
 
 
 def test_instructor_uploads_reviews_renames_and_exports(page, tmp_path):
     p = people()
     starter_framework_install("teaching-feedback")
-    enrolled = _enrol(p["instructor"], voice=TRAINER_VOICE, tmp_path=tmp_path) and _enrol(p["trainee"], voice=TRAINEE_VOICE, tmp_path=tmp_path)
+    _wait_enrolled(_enrol(p["instructor"], voice=TRAINER_VOICE, tmp_path=tmp_path), _enrol(p["trainee"], voice=TRAINEE_VOICE, tmp_path=tmp_path))
     path, turns, others = conversation_build(path=tmp_path / "ward-round.wav", nonspeech=((1, "noise", 4.5),), planted=PLANTED)
     noise = others[0]
 
@@ -68,8 +78,7 @@ def test_instructor_uploads_reviews_renames_and_exports(page, tmp_path):
     # two speakers, labelled by the enrolled voices
     names = page.get_by_test_id("speaker-name").all_inner_texts()
     assert len(names) == 2, names
-    if enrolled:
-        assert any(n.startswith("Trainer") for n in names) and any(n.startswith("Trainee") for n in names), names
+    assert any(n.startswith("Trainer") for n in names) and any(n.startswith("Trainee") for n in names), names
     # the planted line in the noise is removed, with its reason, greyed in the transcript
     removed = page.get_by_test_id("removed-segment")
     assert removed.count() >= 1
