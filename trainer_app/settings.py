@@ -252,7 +252,8 @@ RECORDING_TASK_BUDGET_S = env.float("RECORDING_TASK_BUDGET_S", default=240.0)
 # A running stage renews its lease; one whose lease lapsed (worker killed) is resumed by the sweep.
 RECORDING_STAGE_LEASE_S = env.float("RECORDING_STAGE_LEASE_S", default=60.0)
 RECORDING_SWEEP_SECONDS = env.float("RECORDING_SWEEP_SECONDS", default=30.0)
-REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES, RECORDING_MAX_BYTES) + 1024 * 1024
+# Every other path; the recording upload path has RECORDING_MAX_BYTES (trainer_app/asgi.py).
+REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES) + 1024 * 1024
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 

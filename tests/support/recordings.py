@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tests.support.speech import SAMPLE_RATE, speech_silence, speech_synthesize
 
-TRAINER_VOICE = "en-us+m3"
-TRAINEE_VOICE = "en-gb+f3"
+TRAINER_VOICE = "en+m1"
+TRAINEE_VOICE = "en-us+f2"
 
 DEFAULT_SCRIPT = (
     ("trainer", "Good morning. Today we will practise closing the wound with interrupted sutures."),
