@@ -286,7 +286,9 @@ def stage_diarize(*, recording: Recording, row: RecordingStage) -> bool:
     duration = len(samples) / SAMPLE_RATE
     bounds = diarize_parts(regions=regions, duration_s=duration, part_s=float(settings.RECORDING_DIARIZE_PART_S))
     done = list(row.result.get("parts") or [])
-    while len(done) < len(bounds) and (not done or _budget_left(began=began)):
+    first = True  # every run does at least one part, however small the budget
+    while len(done) < len(bounds) and (first or _budget_left(began=began)):
+        first = False
         p0, p1 = bounds[len(done)]
         part_regions = [(max(s, p0) - p0, min(e, p1) - p0) for s, e in regions if e > p0 and s < p1]
         chunk = np.asarray(samples[int(p0 * SAMPLE_RATE) : int(p1 * SAMPLE_RATE)])
@@ -339,7 +341,9 @@ def stage_asr(*, recording: Recording, row: RecordingStage) -> bool:
         result["resumed_at"] = next_window
     part_s = float(settings.RECORDING_ASR_PART_S)
     processed_s = 0.0
-    while next_window < len(windows) and _budget_left(began=began) and processed_s < part_s:
+    first = True  # every run transcribes at least one window, however small the budget
+    while next_window < len(windows) and (first or (_budget_left(began=began) and processed_s < part_s)):
+        first = False
         w0, w1 = windows[next_window]
         chunk = np.asarray(samples[int(w0 * SAMPLE_RATE) : int(np.ceil(w1 * SAMPLE_RATE))])
         raw, backend = asr_transcribe_window(samples=chunk, offset_s=w0)

@@ -309,3 +309,26 @@ def test_command_runs_the_whole_pipeline_on_speech(media, people, tmp_path, caps
     text = " ".join(recording.segments.filter(removed=False).values_list("text", flat=True)).lower()
     assert "needle" in text
     assert "asr: done" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not speech_tools_available(), reason="espeak-ng and sox are needed")
+def test_long_recordings_are_split_into_parts_that_each_run_as_a_task(media, people, tmp_path, settings):
+    from feedback.services.recording_pipeline import recording_stage_run
+    from tests.support.recordings import conversation_build
+
+    settings.RECORDING_ASR_PART_S = 1.0  # one window per task
+    settings.RECORDING_DIARIZE_PART_S = 8.0  # parts of ~8 s, speakers linked across them
+    settings.RECORDING_TASK_BUDGET_S = 0.0  # every part is its own task
+    path, turns, _ = conversation_build(path=tmp_path / "conv.wav", nonspeech=(), gap_s=1.0)
+    recording = _create(path, people)
+    outcomes = []
+    for stage in ("decode", "vad", "diarize", "asr", "clean", "roles", "analysis"):
+        while (outcome := recording_stage_run(recording_id=recording.pk, stage=stage)) == "continued":
+            outcomes.append(stage)
+        assert outcome == "done", (stage, outcome, RecordingStage.objects.get(recording=recording, name=stage).error)
+    stages = {s.name: s for s in recording.stages.all()}
+    assert stages["diarize"].attempts == len(stages["diarize"].result["parts"]) >= 3
+    assert stages["asr"].attempts == stages["asr"].result["windows"] >= 2
+    assert outcomes.count("asr") == stages["asr"].attempts - 1
+    text = " ".join(recording.segments.filter(removed=False).values_list("text", flat=True)).lower()
+    assert "sutures" in text and "knots" in text and text.count("incision") == 1
