@@ -43,7 +43,26 @@ def world_make() -> dict:
         "recording_speaker": recording.speakers.first(),
         "recording_segment": recording.segments.first(),
         "recording_item": recording.items.first(),
+        "voice_enrolment": _voice_enrolment_make(user=trainee),
     }
+
+
+def _voice_enrolment_make(*, user):
+    """Trainee A's finished voice print, recording kept (so that its audio URL serves a file)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from trainer_app.engines.speech.speaker_embeddings import speaker_embedding_model_name
+    from trainer_app.models import VoiceEnrolment
+
+    enrolment = VoiceEnrolment(
+        user=user, created_by=user, status="done", consent_at=timezone.now(), completed_at=timezone.now(),
+        keep_audio=True, embedding=bytes(4 * 256), model_name=speaker_embedding_model_name(), speech_s=9.0,
+        duration_s=10.0, mime_type="audio/wav",
+    )  # fmt: skip
+    enrolment.audio.save("a.wav", ContentFile(b"RIFF....WAVE"), save=False)
+    enrolment.save()
+    return enrolment
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from feedback.models import Exemplar, Review
 from simulations.models import Persona, PracticeSession, Scenario, VoiceClip
+from trainer_app.models import VoiceEnrolment
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ def _post_only(world) -> list[tuple[str, str]]:
         ("admin", reverse("simulations:author_scenario_try", args=[world["scenario"].slug])),
         ("admin", reverse("simulations:author_persona_duplicate", args=[world["persona"].slug])),
         ("admin", reverse("feedback:author_exemplar_delete", args=[fw, ex])),
+        ("trainee", reverse("voice_enrolment_delete", args=[world["voice_enrolment"].pk])),
     ]
 
 
@@ -44,12 +46,18 @@ def _writes(world) -> list[tuple[str, str, dict]]:
         ("admin", reverse("simulations:author_scenario_edit", args=[world["scenario"].slug]), {"title": "x"}),
         ("admin", reverse("simulations:author_persona_create"), {"slug": "csrf-made", "name": "x"}),
         ("admin", reverse("simulations:author_persona_edit", args=[world["persona"].slug]), {"name": "x"}),
+        ("trainee", reverse("voice_enrolment"), _voice_upload()),
+        ("admin", reverse("voice_enrolment_user", args=[world["trainee"].pk]), _voice_upload()),
     ]
+
+
+def _voice_upload() -> dict:
+    return {"consent": "on", "audio": SimpleUploadedFile("v.wav", b"RIFF....WAVE", content_type="audio/wav")}
 
 
 def _counts():
     return (PracticeSession.objects.count(), PracticeSession.objects.filter(status="active").count(),
-            VoiceClip.objects.count(), Review.objects.count(), Exemplar.objects.count(),
+            VoiceClip.objects.count(), VoiceEnrolment.objects.count(), Review.objects.count(), Exemplar.objects.count(),
             Scenario.objects.count(), Persona.objects.count(),
             sorted(Exemplar.objects.values_list("utterance", flat=True)),
             sorted(Scenario.objects.values_list("title", flat=True)),

@@ -72,3 +72,19 @@ def test_worksheet_fields_over_their_limit_are_refused(client, world):
                            {"situation": "x" * 2001})
     assert response.status_code == 200  # the partial re-renders with the error
     assert not FormulationWorksheet.objects.filter(session=world["session"]).exists()
+
+
+@pytest.mark.parametrize("data", [TEXT, b"\x1a\x45\xdf\xa3" + TEXT], ids=["plain-text", "fake-ebml-header"])
+def test_text_file_posing_as_audio_is_refused_by_the_voice_page_and_nothing_is_stored(client, world, data):
+    from trainer_app.models import VoiceEnrolment
+
+    before = VoiceEnrolment.objects.count()
+    client.force_login(world["other_trainee"])
+    response = client.post(
+        reverse("voice_enrolment"),
+        {"consent": "on", "audio": SimpleUploadedFile("voice.webm", data, content_type="audio/webm")},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "read that audio file" in body and "Traceback" not in body
+    assert VoiceEnrolment.objects.count() == before

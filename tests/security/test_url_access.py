@@ -30,6 +30,8 @@ _admin_page = {"trainee": (403,), "other_trainee": (403,), "instructor": (403,),
 _admin_post = {"trainee": (403, 405), "other_trainee": (403, 405), "instructor": (403, 405),
                "other_instructor": (403, 405), "admin": (405,)}
 _any_user = {r: (200,) for r in ROLES[1:]}
+_voice_own = {"trainee": (200,), "other_trainee": (404,), "instructor": (404,), "other_instructor": (404,),
+              "admin": (200,)}
 
 EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "home": {r: (302,) for r in ROLES[1:]},
@@ -81,6 +83,14 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
        for name in ("feedback:recording_retry", "feedback:recording_delete", "feedback:recording_framework",
                     "feedback:recording_speaker_rename", "feedback:recording_speaker_merge", "feedback:recording_segment_reassign",
                     "feedback:recording_segment_restore", "feedback:recording_item_review")},
+    # voice enrolment: each person's own page; someone's enrolment only to them and admins (404 to
+    # everyone else, their instructor included); recording or uploading for someone is for admins
+    "voice_enrolment": _any_user,
+    "voice_enrolment_users": _admin_page,
+    "voice_enrolment_user": _admin_page,
+    "voice_enrolment_status": _voice_own,
+    "voice_enrolment_audio": _voice_own,
+    "voice_enrolment_delete": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
 }
 
 
@@ -123,6 +133,10 @@ def _kwargs_for(route: str, pattern: URLPattern, world) -> dict:
             kwargs[param] = world["recording_segment"].pk
         elif param == "fmt":
             kwargs[param] = "vtt"
+        elif param == "enrolment_id":
+            kwargs[param] = world["voice_enrolment"].pk
+        elif param == "user_id":
+            kwargs[param] = world["trainee"].pk
         else:
             raise AssertionError(f"no object for parameter {param!r} of {route!r}: add it to _kwargs_for")
     return kwargs
@@ -219,3 +233,22 @@ def test_dashboards_list_only_sessions_the_viewer_may_see(client, world):
         seen[role] = any(url in body for url in (link, debrief, review))
     assert seen == {"trainee": True, "other_trainee": False, "instructor": True, "other_instructor": False,
                     "admin": True}
+
+
+@pytest.mark.parametrize("role", ["other_trainee", "instructor", "other_instructor"])
+def test_only_the_person_or_an_admin_can_change_a_voice_enrolment(client, world, role):
+    """Delete or replace trainee A's voice print, as anyone but A or an admin: refused, nothing changes."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from trainer_app.models import VoiceEnrolment
+
+    enrolment = world["voice_enrolment"]
+    client.force_login(world[role])
+    assert client.post(reverse("voice_enrolment_delete", args=[enrolment.pk])).status_code == 404
+    upload = {"consent": "on", "audio": SimpleUploadedFile("v.wav", b"RIFF....WAVE", content_type="audio/wav")}
+    assert client.post(reverse("voice_enrolment_user", args=[world["trainee"].pk]), upload).status_code == 403
+    assert list(VoiceEnrolment.objects.values_list("pk", "user_id")) == [(enrolment.pk, world["trainee"].pk)]
+    # their own page only ever shows their own enrolment
+    body = client.get(reverse("voice_enrolment")).content.decode()
+    assert reverse("voice_enrolment_status", args=[enrolment.pk]) not in body
+    assert reverse("voice_enrolment_delete", args=[enrolment.pk]) not in body

@@ -26,6 +26,8 @@ from trainer_app.services_voice import (
     voice_enrolment_process,
 )
 
+pytestmark = pytest.mark.django_db
+
 needs_speech_tools = pytest.mark.skipif(not speech_tools_available(), reason="espeak-ng and sox are needed")
 PAGE = "/accounts/voice/"
 

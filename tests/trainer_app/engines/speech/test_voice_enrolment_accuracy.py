@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,43 @@ def test_a_conversation_maps_each_speaker_to_its_person_one_to_one(test_prints):
     assert result["SPEAKER_00"].key == first and result["SPEAKER_01"].key == second
     assert result["SPEAKER_02"].key is None
     assert result["SPEAKER_00"].confidence in ("high", "medium")
+
+
+def _solo_speech(*, rttm: Path, audio: Path, file_id: str) -> dict[str, np.ndarray]:
+    """Each speaker's speech in one file where nobody else talks (reference RTTM), concatenated."""
+    from trainer_app.engines.speech.audio import audio_decode
+
+    samples = audio_decode(source=audio, max_seconds=600).samples
+    turns = [line.split() for line in rttm.read_text().splitlines() if line.startswith("SPEAKER")]
+    turns = [(float(t[3]), float(t[3]) + float(t[4]), t[7]) for t in turns if t[1] == file_id]
+    n_frames = len(samples) // 160 + 1
+    count = np.zeros(n_frames, dtype=int)
+    owner = np.full(n_frames, "", dtype=object)
+    for start, end, speaker in turns:
+        count[int(start * 100) : int(end * 100)] += 1
+        owner[int(start * 100) : int(end * 100)] = speaker
+    speech = {}
+    for speaker in {t[2] for t in turns}:
+        mask = np.repeat((owner == speaker) & (count == 1), 160)[: len(samples)]
+        speech[speaker] = samples[: len(mask)][mask]
+    return speech
+
+
+def test_real_meeting_speakers_are_never_given_to_the_wrong_person(shared_data):
+    """AMI excerpts (real voices, one room microphone): every speaker with 7 s or more of solo speech,
+    enrolled on its first half and matched (all at once, one to one) on its second half."""
+    from trainer_app.engines.speech.speaker_embeddings import speaker_embed
+
+    ami = shared_data / "ami"
+    speech = _solo_speech(rttm=ami / "sample.rttm", audio=ami / "sample.wav", file_id="sample")
+    for file_id in ("trn01", "trn02", "trn03", "trn04", "trn05"):
+        for speaker, samples in _solo_speech(rttm=ami / "train.rttm", audio=ami / f"{file_id}.wav", file_id=file_id).items():
+            speech[speaker] = np.concatenate([speech[speaker], samples]) if speaker in speech else samples
+    speech = {k: v for k, v in speech.items() if len(v) >= 7 * 16000}
+    assert len(speech) >= 4
+    enrolled = {k: speaker_embed(samples=v[: len(v) // 2], trim_silence=False) for k, v in speech.items()}
+    heard = {k: speaker_embed(samples=v[len(v) // 2 :], trim_silence=False) for k, v in speech.items()}
+    result = speakers_match(speaker_embeddings=heard, enrolled=enrolled, threshold=DEFAULT_THRESHOLD)
+    assert all(m.key in (speaker, None) for speaker, m in result.items()), result
+    identified = [speaker for speaker, m in result.items() if m.key == speaker]
+    assert len(identified) >= len(speech) - 1, result
