@@ -46,6 +46,9 @@ def run(**_: str) -> dict:
         (((0, "noise", 6.0), (2, "tone", 6.0), (4, "clicks", 6.0)), ""),
         (((1, "noise", 6.0), (3, "tone", 5.0), (5, "clicks", 5.0)), PLANTED[0]),
         (((0, "noise", 8.0), (2, "clicks", 6.0), (4, "tone", 6.0)), PLANTED[1]),
+        # long stretches: whole 28 s windows with little or no speech, where Whisper invents most
+        (((0, "noise", 25.0), (2, "tone", 25.0), (4, "clicks", 25.0)), ""),
+        (((1, "noise", 30.0), (3, "clicks", 20.0)), PLANTED[0]),
     ]):
         path, turns, _ = gen.conversation_build(path=var / f"case{case}.wav", nonspeech=nonspeech, planted=planted, repeat=2)
         samples = audio_decode(source=path, filename="upload", max_bytes=10**10, max_seconds=10**6).samples

@@ -55,6 +55,9 @@ SAMPLE_RATE = 16_000
 MAX_WINDOW_S = 28.0
 # Share of the whole pipeline each stage takes (for the progress bar and the time left).
 STAGE_WEIGHTS = {"decode": 2, "vad": 4, "diarize": 20, "asr": 60, "clean": 6, "roles": 1, "analysis": 7}
+VOICE_CHECK_LOGPROB = -0.6
+VOICE_CHECK_NO_SPEECH = 0.2
+VOICE_CHECK_COVERAGE = 0.9
 NO_SPEECH = "No speech was found in this recording: it holds only silence or noise."
 
 
@@ -366,6 +369,18 @@ def stage_asr(*, recording: Recording, row: RecordingStage) -> bool:
     return next_window >= len(windows)
 
 
+def _voice_check_needed(*, segment: dict, turns: list[tuple[float, float, str]]) -> bool:
+    """The voice check costs an embedding per segment: spend it on the doubtful ones (the recognizer
+    unsure, or the segment not well inside diarized speech); a confident segment well inside a
+    diarized turn was already clustered with a speaker's voice."""
+    logprob, no_speech = segment.get("avg_logprob"), segment.get("no_speech_prob")
+    if logprob is None or no_speech is None:
+        return True
+    if logprob < VOICE_CHECK_LOGPROB or no_speech > VOICE_CHECK_NO_SPEECH:
+        return True
+    return not turns or turn_coverage(start=segment["start"], end=segment["end"], turns=turns) < VOICE_CHECK_COVERAGE
+
+
 def segment_removal_reason(
     *, segment: dict, regions: list[tuple[float, float]], turns: list[tuple[float, float, str]], centroids: dict[str, np.ndarray],
     samples: np.ndarray, previous_text: str = "",
@@ -382,7 +397,7 @@ def segment_removal_reason(
     reason = segment_hallucination_reason(segment=asr_segment, speech_regions=regions, previous_text=previous_text)
     if not reason and turns and turn_coverage(start=segment["start"], end=segment["end"], turns=turns) < MIN_TURN_OVERLAP:
         reason = "outside every diarized speaker turn"
-    if not reason and centroids and segment["end"] - segment["start"] >= VOICE_CHECK_MIN_S:
+    if not reason and centroids and segment["end"] - segment["start"] >= VOICE_CHECK_MIN_S and _voice_check_needed(segment=segment, turns=turns):
         chunk = np.asarray(samples[int(segment["start"] * SAMPLE_RATE) : int(segment["end"] * SAMPLE_RATE)])
         reason = voice_mismatch_reason(vector=voice_embed(samples=chunk), centroids=centroids)
     return reason
