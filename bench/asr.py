@@ -7,6 +7,7 @@ Paired clip by clip (direct, then through the app)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -52,7 +53,7 @@ def run() -> dict:
     try:
         app.prepare()
         django_setup(app.var_dir)
-        app.start()
+        app.start(timeout=float(os.environ.get("BENCH_START_TIMEOUT_S", "120")))
         from trainer_app.engines.speech.asr import asr_backend
         from trainer_app.engines.speech.rtf import speech_rtf
 

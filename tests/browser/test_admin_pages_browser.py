@@ -141,7 +141,7 @@ def test_admin_health_page_lists_services_and_engines(page):
     expect(page.get_by_test_id("health-status")).to_have_text(re.compile(r"^(ok|unavailable)$"))
     checks = page.get_by_test_id("health-checks").locator("tbody tr td:first-child")
     expect(checks).to_have_text(["database", "broker", "worker", "channel_layer"])
-    for engine in ("embeddings", "persona", "asr", "vad", "assessment"):
+    for engine in ("embeddings", "persona", "asr", "asr_recording", "vad", "assessment"):
         row = page.get_by_test_id(f"engine-{engine}")
         expect(row).to_have_count(1)
         cells = row.locator("td")

@@ -15,7 +15,13 @@ from django.urls import reverse
 from simulations.models import Turn, VoiceClip
 from tests.factories import UserFactory
 from tests.simulations.sessions.helpers import communicator_for, receive_until, session_setup
-from tests.support.speech import audio_encode, speech_silence, speech_synthesize, speech_tools_available
+from tests.support.speech import (
+    audio_encode,
+    speech_silence,
+    speech_synthesize,
+    speech_tools_available,
+    wer_compute,
+)
 
 needs_speech_tools = pytest.mark.skipif(not speech_tools_available(), reason="espeak-ng and sox are needed")
 
@@ -113,6 +119,10 @@ async def test_spoken_turn_becomes_a_trainee_turn_and_gets_a_reply(setup_live, t
     turn = await database_sync_to_async(Turn.objects.get)(pk=transcript["data"]["turn_id"])
     assert turn.source == "voice" and turn.speaker == "trainee" and turn.text.strip()
     assert turn.meta["asr_backend"] and turn.meta["clip_id"]
+    # nothing configured: live turns are heard by the bundled Whisper tiny.en
+    assert turn.meta["asr_backend"] == "faster-whisper (tiny.en, bundled)" and turn.meta["low_accuracy"] is False
+    # (measured: 2 words of 9 wrong through webm/opus; pocketsphinx gets 4 to 6 wrong)
+    assert wer_compute(reference="I have been feeling really tired at work lately", hypothesis=turn.text) <= 0.3
     # the badge shows exactly when the fallback recognizer transcribed it
     assert ('data-testid="low-accuracy"' in transcript["html"]) == bool(turn.meta["low_accuracy"])
     clip = await database_sync_to_async(VoiceClip.objects.get)()

@@ -63,3 +63,17 @@ def test_an_identical_repeated_sentence_is_dropped():
     )
     assert len(kept) == 1
     assert dropped[0][1] == "repeats the previous segment"
+
+
+def test_a_collapsed_loop_is_taken_out_of_the_timed_words_too():
+    from trainer_app.engines.speech.asr_types import AsrSegment, AsrWord
+
+    tokens = ["I", "said", "thank", "you", "thank", "you", "thank", "you", "thank", "you", "thank", "you", "and", "left"]
+    words = tuple(AsrWord(start=i * 0.3, end=i * 0.3 + 0.25, text=t) for i, t in enumerate(tokens))
+    segment = AsrSegment(start=0.0, end=len(tokens) * 0.3, text=" ".join(tokens), words=words)
+    kept, dropped = segments_remove_hallucinations(segments=[segment], speech_regions=[(0.0, 10.0)])
+    assert not dropped
+    (out,) = kept
+    assert [w.text for w in out.words] == out.text.split() == ["I", "said", "thank", "you", "and", "left"]
+    # the words kept keep their own times (the first "thank you" and what follows the loop)
+    assert [round(w.start, 2) for w in out.words] == [0.0, 0.3, 0.6, 0.9, 3.6, 3.9]
