@@ -405,7 +405,7 @@ def segment_removal_reason(
 
 def stage_clean(*, recording: Recording, row: RecordingStage) -> bool:
     """Hallucination removal, then the kept text given to diarized speakers (split where the speaker changes)."""
-    from trainer_app.engines.speech.hallucinations import text_collapse_loops
+    from trainer_app.engines.speech.hallucinations import tokens_collapse_loops
 
     regions = [tuple(r) for r in _stage_result(recording_id=recording.pk, name="vad")["regions"]]
     diar = _stage_result(recording_id=recording.pk, name="diarize")
@@ -436,8 +436,10 @@ def stage_clean(*, recording: Recording, row: RecordingStage) -> bool:
             pieces_rows = [{"start": p.start, "end": p.end, "speaker": p.speaker, "text": p.text,
                             "words": [list(w) for w in p.words]} for p in pieces]
         for piece in pieces_rows:
-            collapsed = text_collapse_loops(text=piece["text"])
-            rows.append({**piece, "text": collapsed, "signals": seg, "removed": False, "reason": ""})
+            # a decoding loop inside kept speech is collapsed in the words and the text alike
+            words_kept = [piece["words"][k] for k in tokens_collapse_loops(tokens=[w[2] for w in piece["words"]])]
+            text = " ".join(w[2] for w in words_kept) if len(words_kept) < len(piece["words"]) else piece["text"]
+            rows.append({**piece, "words": words_kept, "text": text, "signals": seg, "removed": False, "reason": ""})
 
     with transaction.atomic():
         recording.segments.all().delete()  # cascades to the analysis items: this stage is re-runnable

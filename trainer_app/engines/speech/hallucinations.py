@@ -36,7 +36,7 @@ NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 VERY_LOW_LOGPROB = -1.5  # alone, without the no-speech signal: text the recognizer hardly believes
 MAX_COMPRESSION_RATIO = 2.4  # whisper's own threshold for a degenerate (looping) decode
-MAX_LOOP_SHARE = 0.5  # more than half the words are loop repeats: the segment is the loop
+MAX_LOOP_SHARE = 0.75  # three words in four are loop repeats: the segment is the loop (else the loop is collapsed)
 
 
 def _normalize(text: str) -> str:
