@@ -22,9 +22,9 @@ from pathlib import Path
 
 from bench.common import PY, REPO, machine_info
 
-FIGURES = ["feedback", "llm", "asr", "scripted"]
+FIGURES = ["feedback", "llm", "asr", "diarize", "scripted"]
 TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "llm_ttft_overhead_p95_ms",
-            "asr_pipeline_rtf_ratio", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb"]
+            "asr_pipeline_rtf_ratio", "diarize_rtf", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb"]
 FIGURE_TIMEOUT_S = 420
 
 

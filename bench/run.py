@@ -21,6 +21,8 @@ def main() -> None:
             from bench.asr import run
         elif name == "feedback":
             from bench.feedback import run
+        elif name == "diarize":
+            from bench.diarize import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)
