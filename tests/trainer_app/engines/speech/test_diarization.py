@@ -320,3 +320,22 @@ def test_embedded_backend_trn_clips_do_not_regress(ami_ders):
 def test_embedded_backend_meets_the_ami_trn_target(ami_ders):
     trn_mean = sum(ami_ders[f"trn0{i}"] for i in range(1, 6)) / 5
     assert trn_mean <= 0.35, ami_ders
+
+
+@pytest.mark.django_db
+def test_healthz_names_the_diarization_backend(client, diarization_settings, tmp_path):
+    import json
+
+    from django.urls import reverse
+
+    from trainer_app.engines.speech.diarization_embedded import BACKEND_NAME
+
+    diarization_settings.DIARIZATION_PIPELINE = ""
+    engines = {e["engine"]: e for e in json.loads(client.get(reverse("healthz")).content)["engines"]}
+    assert engines["diarization"]["backend"] == BACKEND_NAME and engines["diarization"]["ok"] is True
+    assert engines["diarization"]["production"] is False and "overlapped speech" in engines["diarization"]["detail"]
+
+    diarization_settings.DIARIZATION_PIPELINE = str(tmp_path / "missing")
+    engines = {e["engine"]: e for e in json.loads(client.get(reverse("healthz")).content)["engines"]}
+    assert engines["diarization"]["backend"] == BACKEND_NAME
+    assert "falling back to the embedded backend" in engines["diarization"]["detail"]
