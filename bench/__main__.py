@@ -22,10 +22,10 @@ from pathlib import Path
 
 from bench.common import PY, REPO, machine_info
 
-FIGURES = ["feedback", "llm", "asr_models", "asr", "scripted", "recordings", "recording_hallucinations"]
+FIGURES = ["feedback", "llm", "asr_models", "asr", "diarize", "scripted", "recordings", "recording_hallucinations"]
 TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "llm_ttft_overhead_p95_ms",
-            "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms", "recording_pipeline_rtf",
-            "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb"]
+            "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms", "diarize_rtf",
+            "recording_pipeline_rtf", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb"]
 FIGURE_TIMEOUT_S = 420
 FIGURE_TIMEOUTS_S = {"recordings": 2400, "recording_hallucinations": 1200}  # a 5-minute recording through every stage, and its baseline
 

@@ -27,6 +27,8 @@ def main() -> None:
             from bench.recordings import run
         elif name == "recording_hallucinations":
             from bench.recording_hallucinations import run
+        elif name == "diarize":
+            from bench.diarize import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

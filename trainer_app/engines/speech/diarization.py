@@ -161,7 +161,9 @@ def diarize(
             pipeline=pipeline, samples=wav, num_speakers=num_speakers, min_speakers=min_speakers,
             max_speakers=max_speakers,
         )  # fmt: skip
-        turns = _labelled([(t.start, t.end, t.speaker) for t in raw])
+        duration = len(wav) / SAMPLE_RATE  # pyannote's last chunk may reach a few ms past the end
+        clipped = [(max(0.0, t.start), min(duration, t.end), t.speaker) for t in raw]
+        turns = _labelled([t for t in clipped if t[1] > t[0]])
         backend = f"pyannote.audio pipeline ({speech_setting(name='DIARIZATION_PIPELINE')})"
     else:
         raw, backend_notes = diarize_embedded(

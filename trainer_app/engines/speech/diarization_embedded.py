@@ -1,7 +1,7 @@
 """Embedded diarization backend: no weights to download, runs on a laptop CPU.
 
 1. Speech: Silero VAD (shipped in faster-whisper) probabilities on a 10 ms grid, binarised with
-   hysteresis by pyannote.audio's own `Binarize` (onset 0.4, offset 0.2, gaps < 0.3 s filled,
+   hysteresis by pyannote.audio's own `Binarize` (onset 0.3, offset 0.15, gaps < 0.3 s filled,
    regions < 0.1 s dropped, 0.2 s padding).
 2. Each speech region is brought to the same loudness (far and near microphones sound alike to the
    encoder) and the regions are concatenated, so that embedding windows hold speech, not silence.
@@ -37,8 +37,8 @@ OVERLAP_NOTE = "one speaker per moment: overlapped speech is attributed to a sin
 @dataclass(frozen=True)
 class EmbeddedParams:
     frame_s: float = 0.01
-    onset: float = 0.4
-    offset: float = 0.2
+    onset: float = 0.3  # far-field meeting speech sits low on Silero's scale (see docs/speech-engines.md)
+    offset: float = 0.15
     min_speech_s: float = 0.1
     min_silence_s: float = 0.3
     pad_s: float = 0.2
@@ -49,7 +49,7 @@ class EmbeddedParams:
     threshold: float = 0.32
     min_cluster_s: float = 2.0
     switch_penalty: float = 0.3  # in units of cosine similarity summed over 10 ms frames
-    min_turn_s: float = 0.0
+    min_turn_s: float = 0.2  # shorter label runs inside a speech region join their neighbour
 
 
 @dataclass(frozen=True)
@@ -185,17 +185,19 @@ def cluster_windows(
 # 5. resegmentation
 
 
-def viterbi(*, scores: np.ndarray, switch_penalty: float) -> np.ndarray:
-    """Best state path through (n_frames, n_states) scores, paying `switch_penalty` per change."""
+def viterbi(*, scores: np.ndarray, switch_penalty: float | np.ndarray) -> np.ndarray:
+    """Best state path through (n_frames, n_states) scores, paying `switch_penalty` per change
+    (a scalar, or one value per frame: the cost of changing state on entering that frame)."""
     n_frames, n_states = scores.shape
     if n_states == 1:
         return np.zeros(n_frames, dtype=int)
+    penalties = np.broadcast_to(np.asarray(switch_penalty, dtype=np.float64), (n_frames,))
     backpointer = np.zeros((n_frames, n_states), dtype=np.int32)
     total = scores[0].copy()
     stay = np.arange(n_states)
     for t in range(1, n_frames):
         best_other = int(np.argmax(total))
-        switch_value = total[best_other] - switch_penalty
+        switch_value = total[best_other] - penalties[t]
         use_switch = switch_value > total
         backpointer[t] = np.where(use_switch, best_other, stay)
         total = np.where(use_switch, switch_value, total) + scores[t]
@@ -212,6 +214,7 @@ def resegment(
     centres: np.ndarray,
     clusters: np.ndarray,
     n_speech_samples: int,
+    boundaries: np.ndarray,
     params: EmbeddedParams,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(frame label, frame centre time in concatenated speech) for every 10 ms of speech."""
@@ -225,7 +228,11 @@ def resegment(
         frame_scores = np.repeat(similarity, n_frames, axis=0)
     else:
         frame_scores = np.stack([np.interp(frame_times, centres, similarity[:, c]) for c in range(k)], axis=1)
-    return viterbi(scores=frame_scores, switch_penalty=params.switch_penalty), frame_times
+    # a pause between speech regions is where speakers usually change: changing there is free
+    penalties = np.full(n_frames, params.switch_penalty)
+    boundary_frames = np.ceil(np.asarray(boundaries, dtype=np.float64) / SAMPLE_RATE / params.frame_s).astype(int)
+    penalties[boundary_frames[(boundary_frames > 0) & (boundary_frames < n_frames)]] = 0.0
+    return viterbi(scores=frame_scores, switch_penalty=penalties), frame_times
 
 
 def _frames_to_turns(*, labels: np.ndarray, index: np.ndarray, params: EmbeddedParams) -> list[EmbeddedTurn]:
@@ -239,10 +246,27 @@ def _frames_to_turns(*, labels: np.ndarray, index: np.ndarray, params: EmbeddedP
     breaks = np.flatnonzero((np.diff(sample_labels) != 0) | (np.diff(index) != 1)) + 1
     starts = np.concatenate([[0], breaks])
     ends = np.concatenate([breaks, [len(index)]])
-    turns = []
-    for a, b in zip(starts, ends, strict=True):
-        turns.append(EmbeddedTurn(index[a] / SAMPLE_RATE, (index[b - 1] + 1) / SAMPLE_RATE, int(sample_labels[a])))
-    return turns
+    runs = [[int(a), int(b), int(sample_labels[a])] for a, b in zip(starts, ends, strict=True)]
+    # a run shorter than min_turn_s joins the run it touches in the same speech region (previous first);
+    # neighbours that then share a label and touch become one turn. One linear pass.
+    min_len = int(params.min_turn_s * SAMPLE_RATE)
+    merged: list[list[int]] = []
+    carry: int | None = None  # start of a short run waiting to join the next one
+    for k, (a, b, label) in enumerate(runs):
+        if carry is not None:
+            a, carry = carry, None
+        touches_prev = bool(merged) and index[a] - index[merged[-1][1] - 1] == 1
+        if b - a < min_len and touches_prev:
+            merged[-1][1] = b
+            continue
+        if b - a < min_len and k + 1 < len(runs) and index[runs[k + 1][0]] - index[b - 1] == 1:
+            carry = a
+            continue
+        if touches_prev and merged[-1][2] == label:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b, label])
+    return [EmbeddedTurn(index[a] / SAMPLE_RATE, (index[b - 1] + 1) / SAMPLE_RATE, label) for a, b, label in merged]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,9 +297,11 @@ def diarize_embedded(
         min_speakers=min_speakers,
         max_speakers=max_speakers,
     )
+    boundaries = np.flatnonzero(np.diff(index) != 1) + 1  # where one speech region ends and the next begins
     labels, _ = resegment(
-        embeddings=embeddings, centres=centres, clusters=clusters, n_speech_samples=len(speech), params=params
-    )
+        embeddings=embeddings, centres=centres, clusters=clusters, n_speech_samples=len(speech),
+        boundaries=boundaries, params=params,
+    )  # fmt: skip
     turns = _frames_to_turns(labels=labels, index=index, params=params)
     # relabel by first appearance so that SPEAKER_00 speaks first
     order: dict[int, int] = {}
