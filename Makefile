@@ -18,7 +18,19 @@ $(VENV)/bin/python:
 $(VENV)/.installed-run: $(VENV)/bin/python pyproject.toml requirements/constraints.txt
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements/constraints.txt -e .
+	$(MAKE) --no-print-directory pyannote-audio
 	touch $@
+
+# pyannote.audio 4 without its torchcodec requirement (its FFmpeg-linked libraries cannot load here; the
+# diarization engine hands pyannote in-memory waveforms). Its other requirements are in pyproject.toml.
+# torchaudio from the registry is a CUDA build whose C extension cannot load against the CPU torch:
+# pyannote.audio needs only torchaudio's pure-Python parts (compliance.kaldi, functional, transforms),
+# which import without it once its extension libraries are removed.
+.PHONY: pyannote-audio
+pyannote-audio:
+	$(BIN)/pip install -q --no-deps -c requirements/constraints.txt pyannote.audio
+	rm -f "$$($(BIN)/python -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("torchaudio").origin).parent / "lib")')"/*.so
+	PYANNOTE_METRICS_ENABLED=0 $(BIN)/python -W ignore -c 'import torchaudio.compliance.kaldi, torchaudio.transforms, pyannote.audio.pipelines'
 
 $(VENV)/.installed-test: $(VENV)/.installed-run
 	$(BIN)/pip install -q -c requirements/constraints.txt -e ".[test]"

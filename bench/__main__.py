@@ -22,11 +22,13 @@ from pathlib import Path
 
 from bench.common import PY, REPO, machine_info
 
-FIGURES = ["feedback", "llm", "asr_models", "asr", "scripted", "cohort"]
+FIGURES = ["feedback", "llm", "asr_models", "asr", "diarize", "scripted", "recordings", "recording_hallucinations", "cohort"]
 TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "llm_ttft_overhead_p95_ms",
-            "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms", "assess_offline_p95_ms",
-            "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb", "cohort_dashboard_p95_ms"]
+            "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms", "diarize_rtf",
+            "recording_pipeline_rtf", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb",
+            "cohort_dashboard_p95_ms"]
 FIGURE_TIMEOUT_S = 420
+FIGURE_TIMEOUTS_S = {"recordings": 2400, "recording_hallucinations": 1200}  # a 5-minute recording through every stage, and its baseline
 
 
 def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
@@ -34,7 +36,7 @@ def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
         out = fh.name
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([PY, "-m", "bench.run", name, out, *args], cwd=REPO, timeout=FIGURE_TIMEOUT_S,  # noqa: S603
+        proc = subprocess.run([PY, "-m", "bench.run", name, out, *args], cwd=REPO, timeout=FIGURE_TIMEOUTS_S.get(name, FIGURE_TIMEOUT_S),  # noqa: S603
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         try:
             result = json.loads(Path(out).read_text() or "{}")
@@ -43,7 +45,7 @@ def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
         if not result:
             result = {"_error": {name: f"exit {proc.returncode}: {proc.stderr[-3000:]}"}}
     except subprocess.TimeoutExpired:
-        result = {"_error": {name: f"timed out after {FIGURE_TIMEOUT_S} s"}}
+        result = {"_error": {name: f"timed out after {FIGURE_TIMEOUTS_S.get(name, FIGURE_TIMEOUT_S)} s"}}
     finally:
         Path(out).unlink(missing_ok=True)
     result.setdefault("_timings", {})[f"{name}{'_' + '_'.join(args) if args else ''}_wall_s"] = round(time.perf_counter() - t0, 1)

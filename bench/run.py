@@ -25,6 +25,12 @@ def main() -> None:
             from bench.feedback import run
         elif name == "cohort":
             from bench.cohort import run
+        elif name == "recordings":
+            from bench.recordings import run
+        elif name == "recording_hallucinations":
+            from bench.recording_hallucinations import run
+        elif name == "diarize":
+            from bench.diarize import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

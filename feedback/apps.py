@@ -7,9 +7,10 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribe to simulations' events (turn stored, session ended, pack sections).
-        from feedback import (
-            rollup_signals,  # noqa: F401  (analytics rollups dropped when assessments change)
-            subscriptions,  # noqa: F401
+        from feedback import (  # noqa: F401
+            recording_sweeper,  # worker sweep for abandoned recording stages
+            rollup_signals,  # analytics rollups dropped when assessments change
+            subscriptions,
         )
         from feedback.dashboard import dashboard_panels_register_feedback
 

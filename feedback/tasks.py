@@ -60,3 +60,44 @@ def report_formulation_score(worksheet_id: int) -> None:
     from feedback.services.formulation import worksheet_score
 
     worksheet_score(worksheet_id=worksheet_id)
+
+
+# --- Recording pipeline (feedback.services.recording_pipeline) -------------------------------
+# Each stage task runs one stage, or the next part of a split one, well inside these limits
+# (RECORDING_TASK_BUDGET_S); a stage claims its row, so a duplicate message does nothing.
+
+
+@shared_task(
+    name="feedback.tasks.recording_speech_stage",
+    time_limit=600, soft_time_limit=540, acks_late=True, ignore_result=True,
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=3,
+)
+def recording_speech_stage(recording_id: int, stage: str) -> str:
+    from feedback.services.recording_pipeline import recording_stage_run
+
+    return recording_stage_run(recording_id=recording_id, stage=stage)
+
+
+@shared_task(
+    name="feedback.tasks.recording_analysis_stage",
+    time_limit=600, soft_time_limit=540, acks_late=True, ignore_result=True,
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=3,
+)
+def recording_analysis_stage(recording_id: int, stage: str) -> str:
+    from feedback.services.recording_pipeline import recording_stage_run
+
+    return recording_stage_run(recording_id=recording_id, stage=stage)
+
+
+@shared_task(name="feedback.tasks.recording_resume_stalled", time_limit=60, soft_time_limit=50, ignore_result=True)
+def recording_resume_stalled() -> int:
+    from feedback.services.recording_pipeline import recordings_resume_stalled
+
+    return recordings_resume_stalled()
+
+
+@shared_task(name="feedback.tasks.recording_purge_expired", time_limit=300, soft_time_limit=280, ignore_result=True)
+def recording_purge_expired() -> list[int]:
+    from feedback.services.recordings import recordings_purge_expired
+
+    return recordings_purge_expired()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback.views import analytics, debrief, frameworks, review
+from feedback.views import analytics, debrief, frameworks, recordings, review
 
 app_name = "feedback"
 urlpatterns: list = [
@@ -27,4 +27,19 @@ urlpatterns: list = [
     path("cohorts/<int:cohort_id>/export/<slug:table>.csv", analytics.cohort_export, name="cohort_export"),
     path("trainees/<int:trainee_id>/", analytics.trainee_profile, name="trainee_profile"),
     path("overview/", analytics.admin_overview, name="admin_overview"),
+    # Recording analysis (instructors and admins; cohort-scoped)
+    path("recordings/", recordings.recording_list, name="recording_list"),
+    path("recordings/upload/", recordings.recording_upload, name="recording_upload"),
+    path("recordings/<int:recording_id>/", recordings.recording_detail, name="recording_detail"),
+    path("recordings/<int:recording_id>/progress/", recordings.recording_progress_view, name="recording_progress"),
+    path("recordings/<int:recording_id>/audio/", recordings.recording_audio, name="recording_audio"),
+    path("recordings/<int:recording_id>/retry/", recordings.recording_retry, name="recording_retry"),
+    path("recordings/<int:recording_id>/delete/", recordings.recording_delete, name="recording_delete"),
+    path("recordings/<int:recording_id>/framework/", recordings.recording_framework, name="recording_framework"),
+    path("recordings/<int:recording_id>/speakers/<int:speaker_id>/rename/", recordings.speaker_rename, name="recording_speaker_rename"),
+    path("recordings/<int:recording_id>/speakers/<int:speaker_id>/merge/", recordings.speaker_merge, name="recording_speaker_merge"),
+    path("recordings/<int:recording_id>/segments/<int:segment_id>/speaker/", recordings.segment_reassign, name="recording_segment_reassign"),
+    path("recordings/<int:recording_id>/segments/<int:segment_id>/restore/", recordings.segment_restore, name="recording_segment_restore"),
+    path("recordings/<int:recording_id>/items/<int:item_id>/", recordings.recording_item_review_view, name="recording_item_review"),
+    path("recordings/<int:recording_id>/export.<str:fmt>", recordings.recording_export, name="recording_export"),
 ]

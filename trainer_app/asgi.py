@@ -28,7 +28,8 @@ if os.environ.get("ENGINES_WARM_ON_START") == "1":
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(django_asgi_app, max_bytes=settings.REQUEST_BODY_MAX_BYTES),
+        "http": RequestBodyLimit(django_asgi_app, max_bytes=settings.REQUEST_BODY_MAX_BYTES,
+                             path_limits={"/recordings/upload/": settings.RECORDING_MAX_BYTES + 1024 * 1024}),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

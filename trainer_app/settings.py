@@ -196,6 +196,8 @@ CELERY_TASK_ROUTES = {
     "trainer_app.tasks.speech_*": {"queue": "speech"},
     "simulations.tasks.voice_*": {"queue": "speech"},
     "feedback.tasks.live_*": {"queue": "realtime"},
+    "feedback.tasks.recording_speech_*": {"queue": "speech"},
+    "feedback.tasks.recording_*": {"queue": "analysis"},
     "feedback.tasks.report_*": {"queue": "analysis"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
@@ -208,6 +210,8 @@ RETENTION_PURGE_INTERVAL_S = env.int("RETENTION_PURGE_INTERVAL_S", default=3600)
 # Periodic tasks, run by Celery beat (`manage.py serve` starts it; Procfile: `beat`).
 CELERY_BEAT_SCHEDULE = {
     "retention-purge": {"task": "trainer_app.tasks.retention_purge", "schedule": RETENTION_PURGE_INTERVAL_S},
+    "recording-retention-purge": {"task": "feedback.tasks.recording_purge_expired", "schedule": 3600.0},
+    "recording-resume-stalled": {"task": "feedback.tasks.recording_resume_stalled", "schedule": 60.0},
 }
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5)
 WORKER_HEARTBEAT_STALE_SECONDS = 20
@@ -251,6 +255,22 @@ AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)
 PACK_MAX_BYTES = 2 * 1024 * 1024
 # Refused by the ASGI stack before Django reads the body (see trainer_app/asgi_limits.py).
+# Uploaded recordings (feedback: recording analysis). Limits are checked before any work starts.
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=300 * 1024 * 1024)
+RECORDING_MAX_SECONDS = env.int("RECORDING_MAX_SECONDS", default=2 * 3600)
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+# After the retention period the audio is always deleted; the transcript too unless this is on.
+RECORDING_KEEP_TRANSCRIPT = env.bool("RECORDING_KEEP_TRANSCRIPT", default=True)
+# Long recordings are split so that no task runs long: ASR parts of this much audio,
+# diarization parts of this much audio (speakers are linked across parts by voice).
+RECORDING_ASR_PART_S = env.float("RECORDING_ASR_PART_S", default=240.0)
+RECORDING_DIARIZE_PART_S = env.float("RECORDING_DIARIZE_PART_S", default=900.0)
+# A stage task stops after this long and enqueues its continuation (well inside the 540 s soft limit).
+RECORDING_TASK_BUDGET_S = env.float("RECORDING_TASK_BUDGET_S", default=240.0)
+# A running stage renews its lease; one whose lease lapsed (worker killed) is resumed by the sweep.
+RECORDING_STAGE_LEASE_S = env.float("RECORDING_STAGE_LEASE_S", default=60.0)
+RECORDING_SWEEP_SECONDS = env.float("RECORDING_SWEEP_SECONDS", default=30.0)
+# Every other path; the recording upload path has RECORDING_MAX_BYTES (trainer_app/asgi.py).
 REQUEST_BODY_MAX_BYTES = max(AUDIO_MAX_BYTES, PACK_MAX_BYTES) + 1024 * 1024
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
@@ -287,6 +307,16 @@ ASR_ALLOW_DOWNLOAD = env.bool("ASR_ALLOW_DOWNLOAD", default=False)
 ASR_DEVICE = env.str("ASR_DEVICE", default="cpu")
 ASR_COMPUTE_TYPE = env.str("ASR_COMPUTE_TYPE", default="int8")
 ASR_LANGUAGE = env.str("ASR_LANGUAGE", default="en")
+
+# Diarization: empty = the embedded backend (nothing to download). A directory holding a pyannote
+# pipeline (config.yaml with $model/... entries, the speaker-diarization-community-1 layout) or, when
+# DIARIZATION_ALLOW_DOWNLOAD is on, a hub name (with HF_TOKEN) = the pyannote.audio production backend.
+DIARIZATION_PIPELINE = env.str("DIARIZATION_PIPELINE", default="")
+DIARIZATION_ALLOW_DOWNLOAD = env.bool("DIARIZATION_ALLOW_DOWNLOAD", default=False)
+DIARIZATION_DEVICE = env.str("DIARIZATION_DEVICE", default="cpu")
+HF_TOKEN = env.str("HF_TOKEN", default="")
+# pyannote.audio 4 sends usage telemetry unless this is set before it is imported.
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 # Voice enrolment: seconds of speech a clip needs (VAD), longest clip accepted, and the cosine
 # similarity under which a diarized speaker stays "unknown" (calibrated: docs/speech-engines.md).
 VOICE_ENROLMENT_MIN_SPEECH_S = env.float("VOICE_ENROLMENT_MIN_SPEECH_S", default=5.0)

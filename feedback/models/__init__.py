@@ -4,6 +4,20 @@ from feedback.models.assessments import Assessment, AssessmentItem, Review
 from feedback.models.comments import TurnComment
 from feedback.models.formulation import FormulationWorksheet
 from feedback.models.frameworks import Exemplar, Framework
+from feedback.models.recordings import (
+    Recording,
+    RecordingEvent,
+    RecordingItem,
+    RecordingItemReview,
+    RecordingParticipant,
+    RecordingSegment,
+    RecordingSpeaker,
+    RecordingStage,
+)
 from feedback.models.rollups import SessionRollup
 
-__all__ = ["Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment", "SessionRollup"]
+__all__ = [
+    "Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment",
+    "SessionRollup", "Recording", "RecordingEvent", "RecordingItem", "RecordingItemReview", "RecordingParticipant",
+    "RecordingSegment", "RecordingSpeaker", "RecordingStage",
+]

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from simulations.services.sessions import practice_session_start
 from tests.factories import CohortFactory, ExemplarFactory, FrameworkFactory, ScenarioFactory, UserFactory
 from tests.feedback.live_support import assessment_make, turn_add
+from tests.feedback.recording_support import recording_make
 
 
 def world_make() -> dict:
@@ -24,6 +25,7 @@ def world_make() -> dict:
     session = practice_session_start(user=trainee, scenario=scenario)
     turn = turn_add(session=session, text="I'd like to talk about the rota.")
     assessment = assessment_make(turn=turn, framework=framework, labels={"describe": "weak", "assert": "absent"})
+    recording = recording_make(cohort=cohort, uploader=instructor)
     return {
         "trainee": trainee,  # trainee A, owner of the session
         "instructor": instructor,  # A's instructor
@@ -37,6 +39,10 @@ def world_make() -> dict:
         "persona": scenario.persona,
         "session": session,
         "item": assessment.items.get(skill="assert"),
+        "recording": recording,  # of A's cohort, uploaded by A's instructor
+        "recording_speaker": recording.speakers.first(),
+        "recording_segment": recording.segments.first(),
+        "recording_item": recording.items.first(),
         "voice_enrolment": _voice_enrolment_make(user=trainee),
     }
 

@@ -83,6 +83,17 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
                                 "other_instructor": (404,), "admin": (200,)},
     "feedback:review_item": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
     "feedback:review_release": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    # Recordings: instructors of the recording's cohort and admins; trainees never (403); other instructors 404.
+    "feedback:recording_list": {"trainee": (403,), "other_trainee": (403,), "instructor": (200,), "other_instructor": (200,),
+                                "admin": (200,)},
+    "feedback:recording_upload": {r: (GET_ONLY_POST,) for r in ROLES[1:]},
+    **{name: {"trainee": (403,), "other_trainee": (403,), "instructor": (200,), "other_instructor": (404,), "admin": (200,)}
+       for name in ("feedback:recording_detail", "feedback:recording_progress", "feedback:recording_audio",
+                    "feedback:recording_export")},
+    **{name: {"trainee": (403, 405), "other_trainee": (403, 405), "instructor": (405,), "other_instructor": (405,), "admin": (405,)}
+       for name in ("feedback:recording_retry", "feedback:recording_delete", "feedback:recording_framework",
+                    "feedback:recording_speaker_rename", "feedback:recording_speaker_merge", "feedback:recording_segment_reassign",
+                    "feedback:recording_segment_restore", "feedback:recording_item_review")},
     # voice enrolment: each person's own page; someone's enrolment only to them and admins (404 to
     # everyone else, their instructor included); recording or uploading for someone is for admins
     "voice_enrolment": _any_user,
@@ -139,7 +150,15 @@ def _kwargs_for(route: str, pattern: URLPattern, world) -> dict:
         elif param == "cohort_id":
             kwargs[param] = world["cohort"].pk
         elif param == "item_id":
-            kwargs[param] = world["item"].pk
+            kwargs[param] = world["recording_item" if route.startswith("recordings/") else "item"].pk
+        elif param == "recording_id":
+            kwargs[param] = world["recording"].pk
+        elif param == "speaker_id":
+            kwargs[param] = world["recording_speaker"].pk
+        elif param == "segment_id":
+            kwargs[param] = world["recording_segment"].pk
+        elif param == "fmt":
+            kwargs[param] = "vtt"
         elif param == "enrolment_id":
             kwargs[param] = world["voice_enrolment"].pk
         elif param == "turn_id":
@@ -197,7 +216,7 @@ def test_trainees_are_refused_every_author_and_review_url_and_staff_pages(client
     client.force_login(world[role])
     offenders = []
     for name, url in _urls(world).items():
-        if not (url.startswith(("/author/", "/review/", "/cohorts/", "/health/", "/overview/"))):
+        if not (url.startswith(("/author/", "/review/", "/cohorts/", "/health/", "/overview/", "/recordings/"))):
             continue
         for method in ("get", "post"):
             status = getattr(client, method)(url).status_code

@@ -131,3 +131,25 @@ async def test_markup_sent_over_the_socket_comes_back_escaped(w):
     while message.get("kind") not in ("reply-done", "reply-cancelled"):
         message = await communicator.receive_json_from(timeout=30)
     await communicator.disconnect()
+
+
+# --- recording progress ------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+async def test_recording_progress_socket_admits_only_those_who_may_see_the_recording(w):
+    from feedback.services.recording_pipeline import recording_progress_push
+
+    path = f"/ws/recordings/{w['recording'].pk}/"
+    assert await _refused(path)  # anonymous
+    assert await _refused(path, w["trainee"])
+    assert await _refused(path, w["other_instructor"])
+    assert await _refused(path, w["instructor"], origin=FOREIGN)
+    assert await _refused(f"/ws/recordings/{w['recording'].pk + 999}/", w["admin"])
+    communicator = await _communicator(path, w["instructor"])
+    connected, _ = await communicator.connect()
+    assert connected
+    await database_sync_to_async(recording_progress_push)(recording_id=w["recording"].pk)
+    html = await communicator.receive_from(timeout=10)
+    assert 'id="recording-progress"' in html and 'data-status="done"' in html
+    await communicator.disconnect()

@@ -62,3 +62,27 @@ async def test_body_within_the_limit_passes():
     limited = RequestBodyLimit(recorder.app, max_bytes=1000)
     await limited({"type": "http", "headers": [(b"content-length", b"10")]}, _receiver([b"x" * 10]), recorder.send)
     assert recorder.sent[0]["status"] == 200
+
+
+async def test_a_path_with_its_own_limit_takes_a_larger_body_and_others_do_not():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    limited = RequestBodyLimit(app, max_bytes=10, path_limits={"/recordings/upload/": 1000})
+    for path, expected in (("/recordings/upload/", 200), ("/practice/", 413)):
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+        async def send(message, sent=sent):
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "headers": [(b"content-length", b"100")]}
+        await limited(scope, receive, send)
+        assert sent[0]["status"] == expected, path
+    assert seen == ["/recordings/upload/"]

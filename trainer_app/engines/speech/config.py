@@ -22,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     "AUDIO_MAX_BYTES": 10 * 1024 * 1024,
     "AUDIO_MAX_SECONDS": 120,
     "VAR_DIR": "var",
+    "DIARIZATION_PIPELINE": "",
+    "DIARIZATION_ALLOW_DOWNLOAD": False,
+    "DIARIZATION_DEVICE": "cpu",
+    "HF_TOKEN": "",
 }
 
 

@@ -25,6 +25,9 @@ MIN_SPEECH_OVERLAP = 0.2  # fraction of the segment that must lie in a VAD speec
 MAX_REPEATS = 3  # an n-gram repeated more than this many times in a row is a decoding loop
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
+VERY_LOW_LOGPROB = -1.5  # alone, without the no-speech signal: text the recognizer hardly believes
+MAX_COMPRESSION_RATIO = 2.4  # whisper's own threshold for a degenerate (looping) decode
+MAX_LOOP_SHARE = 0.75  # three words in four are loop repeats: the segment is the loop (else the loop is collapsed)
 
 
 def _normalize(text: str) -> str:
@@ -75,6 +78,43 @@ def _overlap(*, start: float, end: float, regions: list[tuple[float, float]]) ->
     return sum(max(0.0, min(end, r_end) - max(start, r_start)) for r_start, r_end in regions)
 
 
+def text_loop_share(*, text: str) -> float:
+    """Fraction of the words that are n-gram loop repeats (0 for none)."""
+    n_words = len(text.split())
+    if not n_words:
+        return 0.0
+    return 1.0 - len(text_collapse_loops(text=text).split()) / n_words
+
+
+def segment_hallucination_reason(
+    *, segment: AsrSegment, speech_regions: list[tuple[float, float]], previous_text: str = ""
+) -> str:
+    """Why this segment is not speech ("" when it is kept). Checked in order; the first reason wins."""
+    duration = max(segment.end - segment.start, 1e-3)
+    if text_is_empty(text=segment.text):
+        return "no words (empty or punctuation only)"
+    if _overlap(start=segment.start, end=segment.end, regions=speech_regions) / duration < MIN_SPEECH_OVERLAP:
+        return "no speech under it"
+    if text_is_known_hallucination(text=segment.text):
+        return "known hallucination phrase"
+    if (
+        segment.no_speech_prob is not None
+        and segment.avg_logprob is not None
+        and segment.no_speech_prob > NO_SPEECH_PROB
+        and segment.avg_logprob < LOW_LOGPROB
+    ):
+        return "recognizer reports no speech"  # whisper's own silence rule
+    if segment.compression_ratio is not None and segment.compression_ratio > MAX_COMPRESSION_RATIO:
+        return f"repetitive text (compression ratio {segment.compression_ratio:.1f})"
+    if segment.avg_logprob is not None and segment.avg_logprob < VERY_LOW_LOGPROB:
+        return f"recognizer unsure (average log-probability {segment.avg_logprob:.2f})"
+    if len(segment.text.split()) >= 8 and text_loop_share(text=segment.text) > MAX_LOOP_SHARE:
+        return "repeated n-gram loop"
+    if previous_text and len(segment.text.split()) >= 3 and _normalize(previous_text) == _normalize(segment.text):
+        return "repeats the previous segment"
+    return ""
+
+
 def segments_remove_hallucinations(
     *, segments: list[AsrSegment], speech_regions: list[tuple[float, float]]
 ) -> tuple[list[AsrSegment], list[tuple[AsrSegment, str]]]:
@@ -82,23 +122,9 @@ def segments_remove_hallucinations(
     kept: list[AsrSegment] = []
     dropped: list[tuple[AsrSegment, str]] = []
     for segment in segments:
-        duration = max(segment.end - segment.start, 1e-3)
-        reason = ""
-        if text_is_empty(text=segment.text):
-            reason = "no words (empty or punctuation only)"
-        elif _overlap(start=segment.start, end=segment.end, regions=speech_regions) / duration < MIN_SPEECH_OVERLAP:
-            reason = "no speech under it"
-        elif text_is_known_hallucination(text=segment.text):
-            reason = "known hallucination phrase"
-        elif (
-            segment.no_speech_prob is not None
-            and segment.avg_logprob is not None
-            and segment.no_speech_prob > NO_SPEECH_PROB
-            and segment.avg_logprob < LOW_LOGPROB
-        ):
-            reason = "recognizer reports no speech"  # whisper's own silence rule
-        elif kept and len(segment.text.split()) >= 3 and _normalize(kept[-1].text) == _normalize(segment.text):
-            reason = "repeats the previous segment"
+        reason = segment_hallucination_reason(
+            segment=segment, speech_regions=speech_regions, previous_text=kept[-1].text if kept else ""
+        )
         if reason:
             dropped.append((segment, reason))
             continue

@@ -77,3 +77,16 @@ def test_a_collapsed_loop_is_taken_out_of_the_timed_words_too():
     assert [w.text for w in out.words] == out.text.split() == ["I", "said", "thank", "you", "and", "left"]
     # the words kept keep their own times (the first "thank you" and what follows the loop)
     assert [round(w.start, 2) for w in out.words] == [0.0, 0.3, 0.6, 0.9, 3.6, 3.9]
+
+
+def test_a_segment_that_is_mostly_a_loop_is_removed_with_its_reason():
+    from trainer_app.engines.speech.asr_types import AsrSegment
+    from trainer_app.engines.speech.hallucinations import segment_hallucination_reason
+
+    loop = AsrSegment(start=0.0, end=6.0, text="Thank you. " * 12)
+    assert segment_hallucination_reason(segment=loop, speech_regions=[(0.0, 6.0)]) == "repeated n-gram loop"
+    looping = AsrSegment(start=0.0, end=6.0, text="okay okay", compression_ratio=3.1)
+    assert segment_hallucination_reason(segment=looping, speech_regions=[(0.0, 6.0)]).startswith("repetitive text")
+    unsure = AsrSegment(start=0.0, end=6.0, text="the the cat sat", avg_logprob=-1.8, no_speech_prob=0.1)
+    assert segment_hallucination_reason(segment=unsure, speech_regions=[(0.0, 6.0)]).startswith("recognizer unsure")
+    assert segment_hallucination_reason(segment=AsrSegment(0.0, 6.0, "Keep the needle vertical."), speech_regions=[(0.0, 6.0)]) == ""
