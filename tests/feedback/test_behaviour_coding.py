@@ -313,3 +313,46 @@ def test_finetuning_is_deterministic_and_round_trips(tmp_path):
     assert not np.allclose(
         first.probabilities(inputs=probe)["behaviour"], other.probabilities(inputs=probe)["behaviour"], atol=1e-3
     )  # the members really differ, so the mean is not one of them
+
+
+# -- instructor corrections ---------------------------------------------------
+
+
+def test_an_instructor_correction_changes_the_code_of_a_very_close_utterance(coder):
+    """A nearest-corrected-example memory: the corrected code wins for nearly the same words, and only for them."""
+    client = "I keep saying I'll cut down and then Friday comes round."
+    context = [{"speaker": "client", "text": client}]
+    utterance = "So Friday is when the plan falls apart for you."
+    before = coder.assess(utterance=utterance, context=context)
+    corrected = "question" if before.labels["behaviour"] != "question" else "reflection"
+    framework = {
+        "slug": "mi",
+        "exemplars": [
+            {"skill": "behaviour", "label": corrected, "utterance": "So Friday is when the plan falls apart for you?",
+             "context": [{"speaker": "partner", "text": client}], "source": "instructor-correction", "id": 4242},
+        ],
+    }
+    taught = BehaviourCoder(framework=framework)
+    after = taught.assess(utterance=utterance, context=context)
+    assert after.labels["behaviour"] == corrected
+    assert after.items[0].exemplars and after.items[0].exemplars[0].exemplar_id == "4242"
+    assert corrected.replace("question", "a question").replace("reflection", "a reflection") in after.feedback or corrected in after.feedback
+    # An unrelated utterance keeps the model's code.
+    other = "What would you like to be different by the summer?"
+    assert taught.assess(utterance=other, context=context).labels == coder.assess(utterance=other, context=context).labels
+    # Authored exemplars are not corrections: they do not override the model.
+    authored = {"slug": "mi", "exemplars": [{**framework["exemplars"][0], "source": "authored"}]}
+    assert BehaviourCoder(framework=authored).assess(utterance=utterance, context=context).labels == before.labels
+
+
+def test_a_subtype_correction_changes_the_subtype(coder):
+    utterance = "Are you ready to stop drinking on weeknights?"
+    before = coder.assess(utterance=utterance, context=[])
+    assert before.labels["behaviour"] == "question"
+    corrected = "open" if before.labels["question"] == "closed" else "closed"
+    framework = {"slug": "mi", "exemplars": [
+        {"skill": "question", "label": corrected, "utterance": "Are you ready to stop drinking on weeknights now?",
+         "source": "instructor-correction"},
+    ]}
+    after = BehaviourCoder(framework=framework).assess(utterance=utterance, context=[])
+    assert after.labels["question"] == corrected

@@ -36,12 +36,8 @@ def test_every_skill_is_assessed_once(assessor):
     ("utterance", "skill", "label"),
     [
         ("I feel really frustrated when the rota changes the night before, and I end up anxious all week.", "express", "strong"),
-        pytest.param(
-            "For the last two months I've closed the shop on my own every Saturday.", "assert", "absent",
-            # Known gap: only 3 "absent" Assert exemplars in the starter pack; the kNN votes pull a
-            # fact-only line toward the "hint" (weak) exemplars. Strict, so a fix is noticed.
-            marks=pytest.mark.xfail(strict=True, reason="too few absent Assert exemplars"),
-        ),
+        # A fact with no act of asking is not Assert, however close it is to the hint exemplars.
+        ("For the last two months I've closed the shop on my own every Saturday.", "assert", "absent"),
         ("The report went out on Thursday instead of Monday.", "assert", "absent"),
         ("I'd like you to put a second person on the Saturday shift from next month.", "assert", "strong"),
         ("Sorry, um, I was sort of maybe hoping, I guess, we could possibly talk about it?", "appear-confident", "weak"),
@@ -98,7 +94,16 @@ def test_an_added_expert_exemplar_changes_the_label_of_a_near_duplicate():
 
 @pytest.mark.slow
 def test_leave_one_out_accuracy_beats_the_majority_label():
-    index = exemplar_index_for(framework=dear_man())
+    """The exemplar classifier (what custom rubrics rely on), on the pack's first 14 exemplars per skill:
+    leave-one-out retrains it once per exemplar, so the full library would take minutes."""
+    framework = dear_man()
+    kept, seen = [], Counter()
+    for exemplar in framework["exemplars"]:
+        if seen[exemplar["skill"]] < 14:
+            kept.append(exemplar)
+            seen[exemplar["skill"]] += 1
+    framework["exemplars"] = kept
+    index = exemplar_index_for(framework=framework)
     accuracy = leave_one_out_accuracy(index=index)
     majority = max(Counter(index.label_of).values()) / len(index)
     assert accuracy["overall"] > majority + 0.15
