@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from feedback.engines.text_spans import sentence_spans
 
@@ -99,7 +100,12 @@ def trainee_earlier(*, context: list[dict] | None) -> list[str]:
 
 def partner_moment(*, context: list[dict] | None) -> str:
     """"opening" (an invitation or no partner line), "agreement", or "pushback" (an objection, a deflection, an attack)."""
-    line = partner_line(context=context)
+    return line_moment(line=partner_line(context=context))
+
+
+@lru_cache(maxsize=2048)
+def line_moment(*, line: str) -> str:
+    """The moment a partner's line creates (cached: every later turn of a session reads it again)."""
     if not line:
         return "opening"
     if _STALLING.search(line):
@@ -454,6 +460,15 @@ def confident_evidence(*, text: str, context: list[dict] | None, substance: bool
         return Evidence(absent_reason="nothing of substance to stand behind")
     sentences = sentence_spans(text=text)
     return Evidence(present=[sentences[0]] if sentences else [text.strip()], weak=weak)
+
+
+@lru_cache(maxsize=1024)
+def skills_used(*, text: str) -> frozenset[str]:
+    """The skills an earlier trainee turn used, read without its context (cached: each turn is read again later)."""
+    return frozenset(
+        skill for skill, ev in dear_man_evidence(text=text).items()
+        if ev.present and not ev.absent_reason and skill in ("describe", "express", "assert", "reinforce", "negotiate")
+    )
 
 
 def dear_man_evidence(*, text: str, context: list[dict] | None = None) -> dict[str, Evidence]:

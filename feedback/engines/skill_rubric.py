@@ -22,7 +22,9 @@ from feedback.engines.skill_evidence import (
     Evidence,
     dear_man_evidence,
     earlier_request,
+    line_moment,
     partner_moment,
+    skills_used,
     trainee_earlier,
 )
 from feedback.engines.text_spans import clause_spans
@@ -165,15 +167,12 @@ def dear_man_summary(*, framework: dict, items: list[SkillAssessment], evidence:
     """The per-turn feedback: one or two skills that matter now, chosen with the conversation so far."""
     names = {s["slug"]: s.get("name") or s["slug"] for s in framework.get("skills") or []}
     earlier = trainee_earlier(context=context)[-6:]
-    done_before = {
-        skill for text in earlier for skill, ev in dear_man_evidence(text=text).items()
-        if ev.present and not ev.absent_reason and skill in ("describe", "express", "assert", "reinforce", "negotiate")
-    }
-    pushbacks = 0
-    for i, turn in enumerate(context or []):
-        partner = str(turn.get("speaker", "")).lower() != "trainee" and not turn.get("after")
-        if partner and partner_moment(context=(context or [])[: i + 1]) == "pushback":
-            pushbacks += 1
+    done_before = set().union(*(skills_used(text=" ".join(text.split())) for text in earlier)) if earlier else set()
+    pushbacks = sum(
+        1 for turn in context or []
+        if str(turn.get("speaker", "")).lower() != "trainee" and not turn.get("after")
+        and line_moment(line=str(turn.get("text", "")).strip()) == "pushback"
+    )
     return coaching_summary(
         names=names, items=items, evidence=evidence, moment=partner_moment(context=context),
         done_before=done_before, pushbacks=pushbacks,

@@ -107,3 +107,23 @@ def test_leave_one_out_accuracy_beats_the_majority_label():
     accuracy = leave_one_out_accuracy(index=index)
     majority = max(Counter(index.label_of).values()) / len(index)
     assert accuracy["overall"] > majority + 0.15
+
+
+def test_feedback_focuses_on_what_matters_now_and_rewrites_the_trainees_own_request(assessor):
+    context = [
+        {"speaker": "partner", "text": "Come in. What's on your mind?"},
+        {"speaker": "trainee", "text": "Since March I've onboarded eleven new hires. I'd like a raise to forty-two thousand."},
+        {"speaker": "partner", "text": "There's just no budget for raises this year."},
+    ]
+    collapsed = assessor.assess(utterance="Oh. Right, okay, never mind then.", context=context)
+    assert collapsed.labels["focus"] == ["mindful"]
+    assert collapsed.feedback.startswith("Next, Mindful:")
+    assert "I'd like a raise to forty-two thousand." in collapsed.feedback  # their own request, said again
+    assert _item(collapsed, "mindful").rewrite == "I hear you. I'm still asking: I'd like a raise to forty-two thousand."
+    held = assessor.assess(utterance="I understand it's tight. I'm still asking for forty-two thousand.", context=context)
+    assert held.labels["focus"][0] == "mindful" and "Good Mindful: \u201cI'm still asking for forty-two thousand.\u201d" in held.feedback
+    assert len(held.labels["focus"]) <= 2
+    # Every skill is still rated, and an absent skill never quotes anything.
+    assert len(held.items) == 7
+    assert all(i.evidence == "" for i in held.items if i.label == "absent")
+    assert all(i.evidence in "I understand it's tight. I'm still asking for forty-two thousand." for i in held.items)
