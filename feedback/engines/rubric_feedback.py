@@ -229,11 +229,17 @@ _WEAK_ORDER = ("assert", "appear-confident", "describe", "express", "mindful", "
 _PRAISE_ORDER = ("mindful", "assert", "negotiate", "reinforce", "describe", "express", "appear-confident")
 
 
-def _next_skill(*, labels: dict[str, str], reasons: dict[str, str], moment: str, done_before: set[str], pushbacks: int) -> str | None:
-    """The one DEAR MAN skill that would most help the next thing the trainee says."""
+def _next_skill(
+    *, labels: dict[str, str], reasons: dict[str, str], moment: str, done_before: set[str], pushbacks: int, objection: bool
+) -> str | None:
+    """The one DEAR MAN skill that would most help the next thing the trainee says.
+
+    ``objection``: the partner's last line resists a request (a no, a why,
+    a counter-charge), so there is a request to come back to.
+    """
     if reasons.get("appear-confident") == "backs down":
         return "mindful" if moment == "pushback" else "appear-confident"
-    if moment == "pushback" and labels.get("mindful") == "absent":
+    if moment == "pushback" and labels.get("mindful") == "absent" and (objection or "assert" in done_before):
         return "mindful"
     for skill in _WEAK_ORDER:
         if labels.get(skill) == "weak":
@@ -241,8 +247,12 @@ def _next_skill(*, labels: dict[str, str], reasons: dict[str, str], moment: str,
     done = done_before | {s for s, label in labels.items() if label != "absent"}
     if moment == "agreement":
         return None if "reinforce" in done else "reinforce"
-    if moment == "pushback" and "negotiate" not in done and (pushbacks >= 2 or "assert" in done_before):
-        return "negotiate"
+    if moment == "pushback" and (objection or "assert" in done_before):
+        # Holding the request is done or under way: give them a reason to say yes, then room to move.
+        for skill in ("reinforce", "negotiate") if pushbacks < 2 else ("negotiate", "reinforce"):
+            if skill not in done:
+                return skill
+        return None
     for skill in ("describe", "assert", "express", "reinforce"):
         if skill not in done:
             return skill
@@ -257,6 +267,7 @@ def coaching_summary(
     moment: str,
     done_before: set[str],
     pushbacks: int,
+    objection: bool = False,
 ) -> tuple[str, list[str]]:
     """(feedback paragraph, the one or two skills it is about) for one DEAR MAN turn.
 
@@ -272,7 +283,9 @@ def coaching_summary(
     praise = [s for s in _PRAISE_ORDER if labels.get(s) == "strong" and by_skill[s].evidence]
     if len(praise) > 1 and "appear-confident" in praise:
         praise.remove("appear-confident")  # plain and direct is worth saying only when nothing else stands out
-    nxt = _next_skill(labels=labels, reasons=reasons, moment=moment, done_before=done_before, pushbacks=pushbacks)
+    nxt = _next_skill(
+        labels=labels, reasons=reasons, moment=moment, done_before=done_before, pushbacks=pushbacks, objection=objection
+    )
     for skill in praise[: (1 if nxt else 2)]:
         focus.append(skill)
         parts.append(f"Good {names.get(skill, skill)}: \u201c{quote(text=by_skill[skill].evidence)}\u201d.")

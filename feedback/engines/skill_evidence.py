@@ -81,6 +81,15 @@ _AGREEMENT = _rx(
 )
 
 
+# A partner line that resists a request: a refusal, a why, a condition, a counter-charge.
+OBJECTION = _rx(
+    r"\bno\b", r"\bnot\b", r"n'?t\b", r"\bwhy\b", r"\bbut\b", r"\bbudget\b", r"\bafraid\b", r"\bhave to\b",
+    r"\bneed to\b", r"\bonly\b", r"\balways\b", r"\bnever\b", r"\bwhat about\b", r"\bso now\b", r"\bsensitive\b",
+    r"\bteam player\b", r"\bsomeone has to\b", r"\blater\b", r"\bthink about it\b", r"\bwhen I can\b",
+    r"\bfully booked\b", r"\bstandard\b", r"\beveryone\b", r"\bnobody\b", r"\bdepend\b", r"\bshame\b",
+)
+
+
 def partner_line(*, context: list[dict] | None) -> str:
     """The partner's line the utterance answers ("" when the trainee speaks first)."""
     for turn in reversed(context or []):
@@ -387,7 +396,7 @@ OFFER = _rx(
     r"\bwhat if (?:we|I|you)\b", r"\bhow about\b", r"\bwould it help if\b", r"\bwhat (?:would|could|might) (?:work|suit|help|make it easier)\b", r"\bwhat would you need\b",
     r"\bwhat (?:can|could) you (?:do|manage|offer)\b", r"\bwhat options\b", r"\bcould we (?:split|meet|try|swap|share)\b",
     r"\bcan we (?:split|meet|try|swap|share|find)\b",
-    r"\bif [^,.?]{0,40}(?:can'?t|cannot|isn'?t possible|impossible|too (?:much|long|soon|early|late)|(?:are|is) out|doesn'?t work)\b",
+    r"\bif [^,.?]{0,40}(?:can'?t|cannot|isn'?t possible|impossible|(?<!not )too (?:much|long|soon|early|late)|(?:are|is) out|doesn'?t work)\b(?! trouble| bother)",
     r"\bI could (?!maybe|possibly|try|cry|not|never)\w+", r"\botherwise I(?:'d| would)\b", r"'?s fine if\b", r"\bworks? (?:for me )?if\b", r"\bsplit the difference\b", r"\bmeet (?:you )?(?:halfway|in the middle)\b",
     r"\bin exchange\b", r"\binstead\b", r"\bif (?:a |the )?[\w\s']{0,30}(?:isn'?t|is not|'s not) possible\b", r"\bif that'?s too much\b",
     r"\bif nothing'?s\b", r"\bif there'?s nothing\b", r"\bwould you rather\b", r"\bhow do we make this work\b", r"\bwould (?:a|an|the) [\w\s-]{1,25} (?:suit|work)\b",

@@ -19,10 +19,12 @@ from feedback.engines.rubric_feedback import coaching_summary, dear_man_rewrite,
 from feedback.engines.skill_evidence import (
     COLLAPSE,
     DEAR_MAN_SKILLS,
+    OBJECTION,
     Evidence,
     dear_man_evidence,
     earlier_request,
     line_moment,
+    partner_line,
     partner_moment,
     skills_used,
     trainee_earlier,
@@ -173,9 +175,10 @@ def dear_man_summary(*, framework: dict, items: list[SkillAssessment], evidence:
         if str(turn.get("speaker", "")).lower() != "trainee" and not turn.get("after")
         and line_moment(line=str(turn.get("text", "")).strip()) == "pushback"
     )
+    objection = bool(OBJECTION.search(partner_line(context=context)))
     return coaching_summary(
         names=names, items=items, evidence=evidence, moment=partner_moment(context=context),
-        done_before=done_before, pushbacks=pushbacks,
+        done_before=done_before, pushbacks=pushbacks, objection=objection,
     )
 
 

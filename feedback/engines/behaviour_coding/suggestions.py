@@ -89,7 +89,6 @@ _DEFENDING = re.compile(
     re.I,
 )
 _AMBIVALENT = re.compile(r"^(?P<want>.*\b(?:want|should|need|know|wish|try|trying|would like)\b.*?),?\s+but\s+(?P<yet>.+)$", re.I)
-_MATTERS = re.compile(r"\b(?:my (?:kids|children|son|daughter|family|wife|husband|partner|job|health|mum|mom|dad))\b", re.I)
 
 
 def _half(text: str, max_words: int = 12) -> str:
@@ -116,12 +115,8 @@ def complex_reflection(*, client_text: str) -> str:
     if _DEFENDING.search(text):
         return "From where you're sitting, this isn't the problem other people make it out to be."
     feelings = [feeling for pattern, feeling in _FEELINGS if pattern.search(text)]
-    matters = _MATTERS.search(text)
     if feelings:
-        about = f", especially where {second_person(text=matters.group(0))} {'are' if matters.group(0).lower().endswith(('kids', 'children')) else 'is'} concerned" if matters else ""
-        return f"It sounds like you're feeling {feelings[0]}{about}."
-    if matters:
-        return f"It sounds like {second_person(text=matters.group(0))} really matter{'' if matters.group(0).lower().endswith(('kids', 'children')) else 's'} to you in all this."
+        return f"It sounds like you're feeling {feelings[0]}."
     return ""
 
 
