@@ -356,3 +356,29 @@ def test_a_subtype_correction_changes_the_subtype(coder):
     ]}
     after = BehaviourCoder(framework=framework).assess(utterance=utterance, context=[])
     assert after.labels["question"] == corrected
+
+
+def test_suggested_reflections_reflect_feeling_or_meaning_not_pronoun_swaps():
+    from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, complex_reflection
+
+    assert complex_reflection(client_text="My wife made me come. She thinks I drink too much.") == (
+        "It sounds like coming here wasn't your idea, and you're feeling pushed into it."
+    )
+    assert complex_reflection(client_text="I know I should cut down but it's the only thing that helps me relax.") == (
+        "On the one hand you know you should cut down, and on the other, it's the only thing that helps you relax."
+    )
+    assert complex_reflection(client_text="I was so scared when I thought it was my heart.") == "It sounds like you're feeling frightened."
+    assert complex_reflection(client_text="It was free and I was passing.") == ""
+    # A question after the client said something that matters: say a complex reflection would serve better.
+    suggestion, rewrite = behaviour_suggestion(
+        labels={"behaviour": "question", "question": "open"}, utterance="How much do you drink?",
+        client_text="My wife made me come. She thinks I drink too much.",
+    )
+    assert "complex reflection would serve better here than another question" in suggestion
+    assert rewrite == "It sounds like coming here wasn't your idea, and you're feeling pushed into it."
+    # Two questions in a row, even on plain facts.
+    suggestion, _ = behaviour_suggestion(
+        labels={"behaviour": "question", "question": "open"}, utterance="What happened next?",
+        client_text="Then I went to the shop on the corner and bought some more.", previous_trainee="Where did you go?",
+    )
+    assert suggestion.startswith("That is a second question in a row")
