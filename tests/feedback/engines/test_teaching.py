@@ -59,7 +59,10 @@ def test_an_instructor_correction_changes_later_teaching_feedback():
     """A correction of nearly the same words takes precedence over the exemplar votes and cues."""
     framework = starter_framework("teaching-feedback")
     utterance = "Good, keep the tension on that thread while I cut."
-    before = TeachingFeedbackAssessor(framework=framework).assess(utterance=utterance, context=[])
+    other = "Please can someone bleep the registrar."
+    untaught = TeachingFeedbackAssessor(framework=framework)
+    before = untaught.assess(utterance=utterance, context=[])
+    other_before = untaught.assess(utterance=other, context=[]).labels
     corrected = "no" if before.labels["is-feedback"] == "yes" else "yes"
     framework["exemplars"] = [*framework["exemplars"], {
         "skill": "is-feedback", "label": corrected, "utterance": "Good, keep the tension on that thread while I cut it.",
@@ -68,8 +71,7 @@ def test_an_instructor_correction_changes_later_teaching_feedback():
     after = TeachingFeedbackAssessor(framework=framework).assess(utterance=utterance, context=[])
     assert after.labels["is-feedback"] == corrected
     # Different words are not affected.
-    other = "Please can someone bleep the registrar."
-    assert TeachingFeedbackAssessor(framework=framework).assess(utterance=other, context=[]).labels["is-feedback"] == "no"
+    assert TeachingFeedbackAssessor(framework=framework).assess(utterance=other, context=[]).labels == other_before
 
 
 def test_a_type_correction_sets_the_types():
