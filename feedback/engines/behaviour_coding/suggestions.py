@@ -181,9 +181,11 @@ def behaviour_suggestion(
             else "That is a second question in a row"
         )
         if reflection:
+            opened = open_question_rewrite(utterance=utterance) if labels.get("question") == "closed" else ""
+            also = f" If you do ask, open it: '{opened}'" if opened else ""
             return (
                 f"{why}: a complex reflection would serve better here than another question. Try: '{reflection}' "
-                "Then let them answer it.",
+                f"Then let them answer it.{also}",
                 reflection,
             )
     if behaviour == "question" and labels.get("question") == "closed":
