@@ -80,10 +80,11 @@ _FEELINGS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\b(?:frustrat\w*|pointless trying|keep failing|tried everything)\b", re.I), "frustrated"),
 ]
 _PUSHED = re.compile(
-    r"\b(?:made me come|sent me|told me to come|had to come|forced|nagg\w*|on at me|lectur\w*|judg\w*|"
-    r"the court|my (?:wife|husband|partner|mum|mom|doctor|gp|boss|probation officer) (?:made|wants|says|said|told|thinks))\b",
+    r"\b(?:made me come|sent me|told me to come|had to come|forced me|only here because|the court|"
+    r"my (?:wife|husband|partner|mum|mom|doctor|gp|boss|probation officer) (?:made|wants) me)\b",
     re.I,
 )
+_TOLD = re.compile(r"\b(?:nagg\w*|on at me|lectur\w*|judg\w*|keeps? telling me|getting on me)\b", re.I)
 _DEFENDING = re.compile(
     r"\b(?:not (?:a|that) big (?:deal|problem)|everyone (?:does|drinks|smokes)|I'?m fine|not a problem|I can stop (?:whenever|any time)|"
     r"it'?s not like I|I don'?t have a problem|I'?m not an alcoholic)\b",
@@ -113,6 +114,8 @@ def complex_reflection(*, client_text: str) -> str:
             return f"On the one hand {_half(match.group('want'))}, and on the other, {_half(match.group('yet'))}."
     if _PUSHED.search(text):
         return "It sounds like coming here wasn't your idea, and you're feeling pushed into it."
+    if _TOLD.search(text):
+        return "It sounds like you're tired of being told what to do about this."
     if _DEFENDING.search(text):
         return "From where you're sitting, this isn't the problem other people make it out to be."
     feelings = [feeling for pattern, feeling in _FEELINGS if pattern.search(text)]
