@@ -26,7 +26,7 @@ EXEMPLAR_SOURCES = ("authored", "imported", "instructor-correction")
 CONTEXT_SPEAKERS = ("trainee", "partner")
 LABEL_MAX_CHARS = 40
 
-SKILL = Shape(("slug", "name", "definition", "guidance", "labels"))
+SKILL = Shape(("slug", "name", "definition", "guidance", "labels", "levels"))
 CONTEXT_LINE = Shape(("speaker", "text"))
 EXEMPLAR = Shape(("skill", "label", "context", "utterance", "feedback", "rewrite", "source"), {"context": [CONTEXT_LINE]})
 FRAMEWORK = Shape(
@@ -44,6 +44,18 @@ def _labels(value, path: str, errors: Errors, *, min_items: int = 1) -> list[str
             errors.add(join(path, i), f"is longer than {LABEL_MAX_CHARS} characters")
     check_unique([(join(path, i), label) for i, label in enumerate(labels)], errors, what="label")
     return labels
+
+
+def _levels(value, path: str, errors: Errors, *, labels: list[str]) -> None:
+    """What each label of a skill means: a mapping of the skill's labels to text."""
+    if not isinstance(value, dict):
+        errors.add(path, f"must be a mapping of the skill's labels to what each means, not {show(value)}")
+        return
+    for key, text in value.items():
+        if key not in labels:
+            errors.add(join(path, str(key)), f"{show(key)} is not a label of this skill ({', '.join(labels) or 'none'})")
+        else:
+            check_text(text, join(path, key), errors)
 
 
 def framework_validate(*, item, path: str, errors: Errors) -> None:
@@ -67,7 +79,7 @@ def framework_validate(*, item, path: str, errors: Errors) -> None:
         slugs = []
         for i, skill in enumerate(check_list(item["skills"], skills_path, errors, min_items=1)):
             skill_path = join(skills_path, i)
-            if check_mapping(skill, skill_path, errors, required=("slug", "name", "definition"), optional=("guidance", "labels")) is None:
+            if check_mapping(skill, skill_path, errors, required=("slug", "name", "definition"), optional=("guidance", "labels", "levels")) is None:
                 continue
             slug = check_slug(skill.get("slug"), join(skill_path, "slug"), errors) if "slug" in skill else None
             slugs.append((join(skill_path, "slug"), slug))
@@ -77,6 +89,8 @@ def framework_validate(*, item, path: str, errors: Errors) -> None:
             if "guidance" in skill:
                 check_text(skill["guidance"], join(skill_path, "guidance"), errors, required=False)
             labels = _labels(skill["labels"], join(skill_path, "labels"), errors) if "labels" in skill else framework_labels
+            if "levels" in skill:
+                _levels(skill["levels"], join(skill_path, "levels"), errors, labels=labels)
             if slug:
                 skill_labels[slug] = labels
         check_unique(slugs, errors, what="skill")

@@ -85,6 +85,8 @@ def prompt_messages(
             lines.append(f"Definition: {skill['definition']}")
         if skill.get("guidance"):
             lines.append(f"Guidance: {skill['guidance']}")
+        for label, meaning in (skill.get("levels") or {}).items():
+            lines.append(f"{label}: {meaning}")
         nearest = retrieved.get(skill["slug"]) or []
         if nearest:
             lines.append("Expert-rated examples most like this utterance:")

@@ -27,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 from feedback.engines.lexical_cues import cue_matches, skill_cues
 from feedback.engines.retrieval import ExemplarIndex
+from feedback.engines.skill_evidence import Evidence, evidence_label
 from trainer_app.engines.embeddings import embed
 
 KNN_K = 7
@@ -47,7 +48,12 @@ class SkillPrediction:
 
 
 def _definition_text(skill: dict) -> str:
-    return " ".join(str(skill.get(k, "") or "") for k in ("name", "definition", "guidance")).strip()
+    """Name, definition, guidance, and what its present levels (all but the last, "absent") mean."""
+    levels = skill.get("levels") or {}
+    labels = list(skill.get("labels") or levels)
+    present_levels = [str(levels[label]) for label in labels[:-1] if label in levels] if len(labels) > 1 else []
+    parts = [str(skill.get(k, "") or "") for k in ("name", "definition", "guidance")] + present_levels
+    return " ".join(parts).strip()
 
 
 class RubricClassifier:
@@ -144,11 +150,17 @@ class RubricClassifier:
 
     # -- prediction ------------------------------------------------------
 
-    def predict(self, *, skill: str, text: str, vector: np.ndarray, sims: np.ndarray | None = None) -> SkillPrediction:
+    def predict(
+        self, *, skill: str, text: str, vector: np.ndarray, sims: np.ndarray | None = None, evidence: Evidence | None = None
+    ) -> SkillPrediction:
         """Label ``text`` (embedded as ``vector``) for ``skill``.
 
         ``sims`` (cosine to every exemplar) may be passed in so one matrix
-        product serves every skill of the framework.
+        product serves every skill of the framework. ``evidence``: the
+        skill's specific evidence (skill_evidence, DEAR MAN skills): when
+        given, it decides presence and quality, and the exemplars only
+        override it for a near-duplicate of an expert-rated utterance (an
+        instructor's correction).
         """
         if sims is None:
             sims = self.index.utterance_vectors @ vector
@@ -161,6 +173,11 @@ class RubricClassifier:
                 label = str(self.index.label_of[nearest])
                 probabilities = {lbl: (float(sims[nearest]) if lbl == label else 0.0) for lbl in labels}
                 return SkillPrediction(label, float(sims[nearest]), probabilities, positive, negative, nearest)
+        if evidence is not None and {"strong", "weak", "absent"} <= set(labels):
+            label, confidence = evidence_label(evidence=evidence)
+            rest = (1.0 - confidence) / (len(labels) - 1)
+            probabilities = {lbl: (confidence if lbl == label else rest) for lbl in labels}
+            return SkillPrediction(label, confidence, probabilities, list(evidence.present), list(evidence.weak), None)
         def_sim = float(vector @ self.definition_vectors[skill])
         features = self._features(skill=skill, sims=sims, def_sim=def_sim, n_pos=len(positive), n_neg=len(negative))
         trained = self.models.get(tuple(labels))

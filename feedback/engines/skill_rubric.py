@@ -15,7 +15,20 @@ from feedback.engines.fingerprint import FingerprintCache
 from feedback.engines.lexical_cues import DEAR_MAN_CUES, cue_matches
 from feedback.engines.retrieval import ExemplarIndex, QueryVectors, exemplar_index_for
 from feedback.engines.rubric_classifier import RubricClassifier, SkillPrediction
-from feedback.engines.rubric_feedback import dear_man_rewrite, generic_rewrite, suggestion_text
+from feedback.engines.rubric_feedback import coaching_summary, dear_man_rewrite, generic_rewrite, suggestion_text
+from feedback.engines.skill_evidence import (
+    COLLAPSE,
+    DEAR_MAN_SKILLS,
+    OBJECTION,
+    Evidence,
+    dear_man_evidence,
+    earlier_request,
+    line_moment,
+    partner_line,
+    partner_moment,
+    skills_used,
+    trainee_earlier,
+)
 from feedback.engines.text_spans import clause_spans
 from feedback.engines.types import SkillAssessment, UtteranceAssessment
 
@@ -29,6 +42,28 @@ def rubric_classifier_for(*, framework: dict) -> RubricClassifier:
     return _classifiers.get_or_build(
         framework=framework, build=lambda: RubricClassifier(index=exemplar_index_for(framework=framework))
     )
+
+
+def _clause_with(*, cue: str, spans: list[str]) -> str:
+    """The narrowest clause (of 3+ words) holding ``cue``, else the cue itself: always the trainee's words."""
+    holding = [s for s in spans if cue and cue in s]
+    wordy = [s for s in holding if len(s.split()) >= 3]
+    if wordy:
+        return min(wordy, key=len)
+    return min(holding, key=len) if holding else ""
+
+
+def cue_span(*, prediction: SkillPrediction, spans: list[str], labels: list[str]) -> str:
+    """Evidence for a label decided by specific evidence: the clause holding the deciding words."""
+    if prediction.label == labels[-1]:
+        return ""
+    cues = prediction.negative_cues if prediction.label != labels[0] else []
+    cues = [c for c in cues if any(ch.isalpha() for ch in c)] + list(prediction.positive_cues)
+    for cue in cues:
+        span = _clause_with(cue=cue, spans=spans)
+        if span:
+            return span
+    return ""
 
 
 def evidence_span(
@@ -67,12 +102,16 @@ def skill_item(
     context: list[dict],
     query: QueryVectors,
     sims: np.ndarray,
+    skill_evidence: Evidence | None = None,
 ) -> SkillAssessment:
     index = classifier.index
     skill_def = index.skills[skill]
     labels = index.labels_by_skill[skill]
-    prediction = classifier.predict(skill=skill, text=utterance, vector=query.utterance, sims=sims)
-    evidence = evidence_span(index=index, skill=skill, prediction=prediction, query=query, labels=labels)
+    prediction = classifier.predict(skill=skill, text=utterance, vector=query.utterance, sims=sims, evidence=skill_evidence)
+    if skill_evidence is not None and prediction.near_duplicate is None:
+        evidence = cue_span(prediction=prediction, spans=query.spans, labels=labels)
+    else:
+        evidence = evidence_span(index=index, skill=skill, prediction=prediction, query=query, labels=labels)
     nearest = index.nearest(utterance=utterance, context=context, skill=skill, k=3, query=query)
     pairs = index.contrastive_pairs(utterance=utterance, context=context, skill=skill, k=1, query=query)
     pair = pairs[0] if pairs else None
@@ -85,10 +124,15 @@ def skill_item(
         positive_cues=prediction.positive_cues,
         negative_cues=prediction.negative_cues,
         pair=pair if prediction.label != labels[0] else None,
+        absent_reason=skill_evidence.absent_reason if skill_evidence is not None and prediction.near_duplicate is None else "",
     )
     if skill in DEAR_MAN_CUES and labels[:1] == ["strong"]:
         strong = [e for e in nearest if e.label == "strong"] + ([pair[0]] if pair else [])
-        rewrite = dear_man_rewrite(skill=skill, label=prediction.label, utterance=utterance, strong_exemplars=strong)
+        rewrite = dear_man_rewrite(
+            skill=skill, label=prediction.label, utterance=utterance, strong_exemplars=strong,
+            earlier_request=earlier_request(context=context) if skill in ("mindful", "appear-confident", "assert", "negotiate") else "",
+            collapsed=bool(COLLAPSE.search(utterance)),
+        )
     else:
         weak = [e for e in nearest if e.label != labels[0]]
         rewrite = generic_rewrite(label=prediction.label if prediction.label != labels[0] else "strong", nearest_weak=weak[0] if weak else None)
@@ -121,6 +165,23 @@ def summary_feedback(*, framework: dict, items: list[SkillAssessment]) -> str:
     return " ".join(parts)
 
 
+def dear_man_summary(*, framework: dict, items: list[SkillAssessment], evidence: dict, context: list[dict]) -> tuple[str, list[str]]:
+    """The per-turn feedback: one or two skills that matter now, chosen with the conversation so far."""
+    names = {s["slug"]: s.get("name") or s["slug"] for s in framework.get("skills") or []}
+    earlier = trainee_earlier(context=context)[-6:]
+    done_before = set().union(*(skills_used(text=" ".join(text.split())) for text in earlier)) if earlier else set()
+    pushbacks = sum(
+        1 for turn in context or []
+        if str(turn.get("speaker", "")).lower() != "trainee" and not turn.get("after")
+        and line_moment(line=str(turn.get("text", "")).strip()) == "pushback"
+    )
+    objection = bool(OBJECTION.search(partner_line(context=context)))
+    return coaching_summary(
+        names=names, items=items, evidence=evidence, moment=partner_moment(context=context),
+        done_before=done_before, pushbacks=pushbacks, objection=objection,
+    )
+
+
 class OfflineSkillRubricAssessor:
     kind = "skill-rubric"
     backend = BACKEND
@@ -136,6 +197,8 @@ class OfflineSkillRubricAssessor:
         # and its clauses; every skill reuses it.
         query = index.query_vectors(utterance=utterance, context=context, spans=clause_spans(text=utterance))
         sims = index.utterance_vectors @ query.utterance
+        # Specific evidence for the DEAR MAN skills (presence first, then quality), read with the context.
+        evidence = dear_man_evidence(text=utterance, context=context) if set(index.skills) & set(DEAR_MAN_SKILLS) else {}
         items = [
             skill_item(
                 framework=self.framework,
@@ -145,13 +208,18 @@ class OfflineSkillRubricAssessor:
                 context=context,
                 query=query,
                 sims=sims,
+                skill_evidence=evidence.get(skill),
             )
             for skill in index.skills
         ]
+        feedback, focus = summary_feedback(framework=self.framework, items=items), []
+        if evidence and {i.skill for i in items} >= set(DEAR_MAN_SKILLS):
+            feedback, focus = dear_man_summary(framework=self.framework, items=items, evidence=evidence, context=context)
         return UtteranceAssessment(
             framework=str(self.framework.get("slug", "")),
             kind=self.kind,
             backend=self.backend,
             items=items,
-            feedback=summary_feedback(framework=self.framework, items=items),
+            feedback=feedback,
+            labels={"focus": focus} if focus else {},
         )

@@ -3,7 +3,8 @@ off, what kind it is, and how did the trainee respond.
 
 Offline: similarity-weighted kNN over the framework's exemplars (with the
 preceding turn mixed into the vector, because a trigger lives in what came
-before) plus lexical cues. ``type`` is multi-label (a line can be technical
+before) plus lexical cues. An instructor's correction of an utterance with
+nearly the same words (correction_memory) takes precedence over both. ``type`` is multi-label (a line can be technical
 and praise at once). ``response`` is read from the turns *after* the
 utterance: context entries marked ``"after": True`` (recording analysis
 knows them), classified against the response exemplars, whose utterances are
@@ -17,6 +18,7 @@ import re
 
 import numpy as np
 
+from feedback.engines.correction_memory import CorrectionMemory
 from feedback.engines.fingerprint import FingerprintCache
 from feedback.engines.retrieval import ExemplarIndex, exemplar_index_for
 from feedback.engines.text_spans import context_tail
@@ -118,6 +120,18 @@ class TeachingFeedbackAssessor:
         self.index = _indexes.get_or_build(
             framework=framework, build=lambda: exemplar_index_for(framework=teaching_training_framework(framework=framework))
         )
+        self.corrections = CorrectionMemory(framework=framework)
+
+    def _corrected(self, *, family: str, utterance: str, context: list[dict], labels: list[str] | None = None):
+        """The instructor's label for these words, when a correction of ``family`` is very close (else None)."""
+        match = self.corrections.lookup(skill=family, utterance=utterance, context=context)
+        if match is None:
+            return None
+        allowed = self.index.labels_by_skill.get(family) or []
+        codes = [c.strip() for c in match.label.split(",") if c.strip()]
+        if allowed and any(code not in allowed for code in codes):
+            return None  # a label the framework no longer has
+        return match
 
     def _item(self, *, family: str, label: str, confidence: float, evidence: str, suggestion: str, query, text: str) -> SkillAssessment:
         nearest = self.index.nearest(utterance=text, skill=family, k=3, query=query)
@@ -140,6 +154,9 @@ class TeachingFeedbackAssessor:
         if len(cue_hits) > 1:
             cue_hits = set()  # contradictory cues: let the exemplars decide
         is_feedback, confidence, _ = _decided(shares, cue_hits)
+        corrected = self._corrected(family="is-feedback", utterance=utterance, context=before)
+        if corrected is not None:
+            is_feedback, confidence = corrected.label, corrected.similarity
         labels["is-feedback"] = is_feedback
         items.append(self._item(
             family="is-feedback", label=is_feedback, confidence=confidence, evidence=utterance.strip() if is_feedback == "yes" else "",
@@ -156,6 +173,9 @@ class TeachingFeedbackAssessor:
         shares = _votes(index=self.index, family="trigger", vector=query.retrieval, use_retrieval=True)
         trigger_hits = {code for code, test in TRIGGER_CUES.items() if code in shares and test(tail)}
         trigger, confidence, _ = _decided(shares, trigger_hits)
+        corrected = self._corrected(family="trigger", utterance=utterance, context=before)
+        if corrected is not None:
+            trigger, confidence = corrected.label, corrected.similarity
         labels["trigger"] = trigger
         items.append(self._item(
             family="trigger", label=trigger, confidence=confidence, evidence=tail if tail and tail in str(before[-1].get("text", "")) else "",
@@ -167,6 +187,10 @@ class TeachingFeedbackAssessor:
         _, _, scored = _decided(shares, {c for c, found in type_hits.items() if found})
         top = max(scored, key=scored.get)
         chosen = sorted({top} | {c for c, s in scored.items() if s >= _TYPE_THRESHOLD or (type_hits.get(c) and s >= 0.15)})
+        corrected = self._corrected(family="type", utterance=utterance, context=before)
+        if corrected is not None:
+            chosen = sorted({c.strip() for c in corrected.label.split(",") if c.strip()})
+            scored = {**scored, **{c: corrected.similarity for c in chosen}}
         labels["type"] = chosen
         cue_words = [w for c in chosen for w in (type_hits.get(c) or [])]
         items.append(self._item(
@@ -177,6 +201,9 @@ class TeachingFeedbackAssessor:
 
         if after:
             response, confidence, evidence = self.response_of(following=after)
+            corrected = self._corrected(family="response", utterance=utterance, context=before)
+            if corrected is not None:
+                response, confidence = corrected.label, corrected.similarity
             labels["response"] = response
             items.append(SkillAssessment(
                 skill="response", label=response, confidence=round(confidence, 3), evidence="",

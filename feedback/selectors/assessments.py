@@ -195,3 +195,23 @@ def trainee_score_history(
         for slug, rows in chosen.items()
     }
 
+
+
+def trainee_miti_history(*, session: PracticeSession, framework: FrameworkInfo, limit: int = 5) -> list[dict]:
+    """MITI figures ({key: value}) of the trainee's ``limit`` latest earlier sessions coded with this
+    behaviour-coding framework, oldest first; unreleased exams left out. Two queries."""
+
+    earlier = list(
+        PracticeSession.objects.filter(
+            trainee_id=session.trainee_id, started_at__lt=session.started_at,
+            turns__assessments__framework_slug=framework.slug,
+        )
+        .exclude(pk=session.pk)
+        .exclude(exam=True, results_released_at__isnull=True)
+        .distinct().order_by("-started_at").values_list("pk", flat=True)[:limit]
+    )[::-1]
+    grouped: dict[int, list] = {pk: [] for pk in earlier}
+    for assessment in assessments_with_items().filter(turn__session_id__in=earlier, framework_slug=framework.slug):
+        grouped[assessment.turn.session_id].append(assessment_view(assessment=assessment, framework=framework))
+    return [{row["key"]: row["value"] for row in session_miti(views=grouped[pk], framework=framework)["rows"]}
+            for pk in earlier]

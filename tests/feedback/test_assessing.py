@@ -51,6 +51,12 @@ def test_task_run_twice_stores_and_pushes_once(dear_man, push):
     assert push.calls[0][1]["kind"] == "feedback"
     assert html.count('data-testid="feedback-item"') == 7 and 'hx-swap-oob="afterbegin"' in html
     assert "<details" in html and "data-exemplar-id=" in html
+    # The one or two skills that matter now come first; every other rating is one click away.
+    focus = assessment.labels["focus"]
+    assert 1 <= len(focus) <= 2 and 'data-testid="feedback-all-ratings"' in html
+    folded = html.split('data-testid="feedback-all-ratings"', 1)
+    assert all(f'data-skill="{skill}"' in folded[0] for skill in focus)
+    assert folded[1].count('data-testid="feedback-item"') == 7 - len(focus)
 
 
 def test_exam_sessions_are_assessed_without_hints(dear_man, push):

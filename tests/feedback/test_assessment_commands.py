@@ -272,3 +272,39 @@ def test_cross_validation_reads_unchanged_members_from_the_cache(tmp_path, monke
         path.write_bytes(b"not a numpy file")
     with pytest.raises(AssertionError, match="fine-tuned again"):
         training.coder_cross_validate(**kwargs)
+
+
+DEAR_MAN_DEV = Path(__file__).resolve().parents[2] / "feedback" / "engines" / "data" / "dear_man_dev.jsonl"
+
+
+@pytest.mark.django_db
+def test_evaluate_assessment_reports_presence_and_leave_one_situation_out(tmp_path):
+    """Skill rubrics: presence (strong/weak vs absent) and exact agreement per skill, pooled over situations held out."""
+    lines = [json.loads(line) for line in DEAR_MAN_DEV.read_text().splitlines()]
+    chosen = [line for line in lines if line["situation"] == "gym-cancel"][:6] + [
+        line for line in lines if line["situation"] == "friend-late"][:6]
+    assert len({line["situation"] for line in chosen}) == 2
+    path = tmp_path / "dev.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in chosen))
+    plain = json.loads(_run("evaluate_assessment", "--framework", "dear-man", "--labelled", str(path))[0])
+    assert set(plain["skills"]) == {"describe", "express", "assert", "reinforce", "mindful", "appear-confident", "negotiate"}
+    for figures in plain["skills"].values():
+        assert figures["n"] == len(chosen)
+        assert 0.0 <= figures["presence"]["macro_f1"] <= 1.0 and figures["exact_agreement"] == figures["accuracy"]
+        assert figures["presence"]["confusion_matrix"]["labels"] == ["present", "absent"]
+    assert set(plain["summary"]) == {"presence_macro_f1", "presence_f1_present_macro", "min_presence_f1_present", "exact_agreement"}
+    loso = json.loads(_run(
+        "evaluate_assessment", "--framework", "dear-man", "--labelled", str(path), "--leave-one-out-by", "situation",
+    )[0])
+    assert loso["leave_one_out_by"] == "situation" and loso["groups"] == 2
+    assert all(figures["n"] == len(chosen) for figures in loso["skills"].values())
+    # A line without the grouping field is reported and skipped, not guessed.
+    del chosen[0]["situation"]
+    path.write_text("".join(json.dumps(line) + "\n" for line in chosen))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 bad line"):
+        call_command("evaluate_assessment", "--framework", "dear-man", "--labelled", str(path),
+                     "--leave-one-out-by", "situation", stdout=io.StringIO(), stderr=err)
+    assert 'no "situation" to group by' in err.getvalue()
+    with pytest.raises(CommandError, match="skill-rubric"):
+        _run("evaluate_assessment", "--framework", "mi", "--labelled", str(path), "--leave-one-out-by", "situation")

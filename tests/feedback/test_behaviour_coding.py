@@ -313,3 +313,72 @@ def test_finetuning_is_deterministic_and_round_trips(tmp_path):
     assert not np.allclose(
         first.probabilities(inputs=probe)["behaviour"], other.probabilities(inputs=probe)["behaviour"], atol=1e-3
     )  # the members really differ, so the mean is not one of them
+
+
+# -- instructor corrections ---------------------------------------------------
+
+
+def test_an_instructor_correction_changes_the_code_of_a_very_close_utterance(coder):
+    """A nearest-corrected-example memory: the corrected code wins for nearly the same words, and only for them."""
+    client = "I keep saying I'll cut down and then Friday comes round."
+    context = [{"speaker": "client", "text": client}]
+    utterance = "So Friday is when the plan falls apart for you."
+    before = coder.assess(utterance=utterance, context=context)
+    corrected = "question" if before.labels["behaviour"] != "question" else "reflection"
+    framework = {
+        "slug": "mi",
+        "exemplars": [
+            {"skill": "behaviour", "label": corrected, "utterance": "So Friday is when the plan falls apart for you?",
+             "context": [{"speaker": "partner", "text": client}], "source": "instructor-correction", "id": 4242},
+        ],
+    }
+    taught = BehaviourCoder(framework=framework)
+    after = taught.assess(utterance=utterance, context=context)
+    assert after.labels["behaviour"] == corrected
+    assert after.items[0].exemplars and after.items[0].exemplars[0].exemplar_id == "4242"
+    assert corrected.replace("question", "a question").replace("reflection", "a reflection") in after.feedback or corrected in after.feedback
+    # An unrelated utterance keeps the model's code.
+    other = "What would you like to be different by the summer?"
+    assert taught.assess(utterance=other, context=context).labels == coder.assess(utterance=other, context=context).labels
+    # Authored exemplars are not corrections: they do not override the model.
+    authored = {"slug": "mi", "exemplars": [{**framework["exemplars"][0], "source": "authored"}]}
+    assert BehaviourCoder(framework=authored).assess(utterance=utterance, context=context).labels == before.labels
+
+
+def test_a_subtype_correction_changes_the_subtype(coder):
+    utterance = "Are you ready to stop drinking on weeknights?"
+    before = coder.assess(utterance=utterance, context=[])
+    assert before.labels["behaviour"] == "question"
+    corrected = "open" if before.labels["question"] == "closed" else "closed"
+    framework = {"slug": "mi", "exemplars": [
+        {"skill": "question", "label": corrected, "utterance": "Are you ready to stop drinking on weeknights now?",
+         "source": "instructor-correction"},
+    ]}
+    after = BehaviourCoder(framework=framework).assess(utterance=utterance, context=[])
+    assert after.labels["question"] == corrected
+
+
+def test_suggested_reflections_reflect_feeling_or_meaning_not_pronoun_swaps():
+    from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, complex_reflection
+
+    assert complex_reflection(client_text="My wife made me come. She thinks I drink too much.") == (
+        "It sounds like coming here wasn't your idea, and you're feeling pushed into it."
+    )
+    assert complex_reflection(client_text="I know I should cut down but it's the only thing that helps me relax.") == (
+        "On the one hand you know you should cut down, and on the other, it's the only thing that helps you relax."
+    )
+    assert complex_reflection(client_text="I was so scared when I thought it was my heart.") == "It sounds like you're feeling frightened."
+    assert complex_reflection(client_text="It was free and I was passing.") == ""
+    # A question after the client said something that matters: say a complex reflection would serve better.
+    suggestion, rewrite = behaviour_suggestion(
+        labels={"behaviour": "question", "question": "open"}, utterance="How much do you drink?",
+        client_text="My wife made me come. She thinks I drink too much.",
+    )
+    assert "complex reflection would serve better here than another question" in suggestion
+    assert rewrite == "It sounds like coming here wasn't your idea, and you're feeling pushed into it."
+    # Two questions in a row, even on plain facts.
+    suggestion, _ = behaviour_suggestion(
+        labels={"behaviour": "question", "question": "open"}, utterance="What happened next?",
+        client_text="Then I went to the shop on the corner and bought some more.", previous_trainee="Where did you go?",
+    )
+    assert suggestion.startswith("That is a second question in a row")

@@ -196,3 +196,38 @@ def test_instructor_dashboard_panel_lists_sessions_and_effective_scores(client, 
     _login(client, world["other_instructor"])
     page = client.get(reverse("dashboard")).content.decode()
     assert reverse("feedback:review_session", args=[world["session"].pk]) not in page
+
+
+def test_mi_debrief_has_the_trend_over_earlier_sessions_and_three_things_to_try(client, world):
+    trainee = world["trainee"]
+    mi = FrameworkFactory(kind="behaviour-coding", data={
+        "description": "MI", "labels": ["reflection", "question", "therapist_input", "other"],
+        "skills": [
+            {"slug": "behaviour", "name": "Behaviour", "definition": "Main code.", "labels": ["reflection", "question", "therapist_input", "other"]},
+            {"slug": "reflection", "name": "Reflection", "definition": "Depth.", "labels": ["simple", "complex"]},
+            {"slug": "question", "name": "Question", "definition": "Openness.", "labels": ["open", "closed"]},
+        ],
+        "targets": {"reflection_to_question_ratio": 1.0, "percent_complex_reflections": 40, "percent_open_questions": 50},
+    })
+    current = session_make(trainee=trainee, framework_slugs=[mi.slug])
+    earlier = session_make(trainee=trainee, framework_slugs=[mi.slug])
+    type(earlier).objects.filter(pk=earlier.pk).update(started_at=current.started_at.replace(year=current.started_at.year - 1))
+    assessment_make(turn=turn_add(session=earlier, text="It sounds like you feel stuck."), framework=mi,
+                    labels={"behaviour": "reflection", "reflection": "complex"})
+    assessment_make(turn=turn_add(session=earlier, text="What would help?"), framework=mi,
+                    labels={"behaviour": "question", "question": "open"})
+    assessment_make(turn=turn_add(session=current, text="Do you drink every day?"), framework=mi,
+                    labels={"behaviour": "question", "question": "closed"},
+                    rewrite="It sounds like coming here wasn't your idea.")
+    assessment_make(turn=turn_add(session=current, text="Is it hard to stop?"), framework=mi,
+                    labels={"behaviour": "question", "question": "closed"})
+
+    _login(client, trainee)
+    page = client.get(reverse("feedback:debrief", args=[current.pk])).content.decode()
+    assert page.count('data-testid="miti-trend"') == 3
+    assert "1.0 → 0.0" in page  # reflections : questions, earlier session then this one
+    assert page.count('data-testid="next-step"') == 3
+    assert "Reflect before you ask" in page and "Open your questions" in page
+    assert "It sounds like coming here wasn&#x27;t your idea." in page  # a rewrite from this session
+    body = client.get(reverse("feedback:debrief_markdown", args=[current.pk])).content.decode()
+    assert "| Reflections : questions | 0.0 | 1.0 | 1.0 |" in body and "### Three things to try next" in body

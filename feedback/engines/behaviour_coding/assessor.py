@@ -45,6 +45,7 @@ from feedback.engines.behaviour_coding.model import (
     subtype_head_balance,
 )
 from feedback.engines.behaviour_coding.suggestions import behaviour_suggestion, question_sentence
+from feedback.engines.correction_memory import CorrectionMemory
 from feedback.engines.types import SkillAssessment, UtteranceAssessment
 
 BACKEND = "offline-mi-coder"
@@ -95,6 +96,8 @@ class BehaviourCoder:
         self.model = _shared_model(str(Path(artifact).resolve()))
         self.finetuned = _shared_finetuned(str(Path(artifact).resolve())) if use_finetuned else None
         self._embed_fn = embed_fn
+        # Instructor corrections of this framework: a very close utterance takes the corrected code.
+        self.corrections = CorrectionMemory(framework=self.framework)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -190,27 +193,35 @@ class BehaviourCoder:
     ) -> UtteranceAssessment:
         best = int(behaviour.argmax())
         code = BEHAVIOURS[best]
+        confidence = float(behaviour[best])
+        context = [{"speaker": "client", "text": item.previous_client}] if item.previous_client else []
+        corrected = self.corrections.lookup(skill="behaviour", utterance=item.utterance, context=context)
+        if corrected is not None and corrected.label in BEHAVIOURS:
+            code, confidence = corrected.label, corrected.similarity
         labels: dict = {"behaviour": code, "reflection": None, "question": None, "input": None}
         items = [
             SkillAssessment(
                 skill="behaviour",
                 label=code,
-                confidence=round(float(behaviour[best]), 3),
+                confidence=round(confidence, 3),
                 evidence=_evidence(code=code, utterance=item.utterance),
+                exemplars=[corrected.exemplar] if corrected is not None and corrected.label == code else [],
             )
         ]
         family = SUBTYPE_FAMILY.get(code)
         if family and family in subtypes:
             classes = self.model.subtypes[family].classes
             column = int(subtypes[family].argmax())
-            labels[family] = classes[column]
+            subtype, subtype_confidence, aligned = classes[column], float(subtypes[family][column]), []
+            sub_corrected = self.corrections.lookup(skill=family, utterance=item.utterance, context=context)
+            if sub_corrected is not None and sub_corrected.label in classes:
+                subtype, subtype_confidence, aligned = sub_corrected.label, sub_corrected.similarity, [sub_corrected.exemplar]
+            labels[family] = subtype
             items.append(
-                SkillAssessment(
-                    skill=family, label=classes[column], confidence=round(float(subtypes[family][column]), 3)
-                )
+                SkillAssessment(skill=family, label=subtype, confidence=round(subtype_confidence, 3), exemplars=aligned)
             )
         suggestion, rewrite = behaviour_suggestion(
-            labels=labels, utterance=item.utterance, client_text=item.previous_client
+            labels=labels, utterance=item.utterance, client_text=item.previous_client, previous_trainee=item.previous_trainee
         )
         items[-1].suggestion = suggestion
         items[-1].rewrite = rewrite

@@ -19,7 +19,7 @@ BEHAVIOUR_OF_FAMILY = {"reflection": "reflection", "question": "question", "inpu
 NOT_CODED = "(not coded)"
 
 
-def labelled_jsonl_load(*, path: Path) -> tuple[list[dict], list[str]]:
+def labelled_jsonl_load(*, path: Path, group_field: str | None = None) -> tuple[list[dict], list[str]]:
     """Items with gold "labels" (behaviour coding) or "ratings" (rubrics), and the problems of bad lines."""
     items, problems = [], []
     with path.open(encoding="utf-8") as reader:
@@ -33,6 +33,11 @@ def labelled_jsonl_load(*, path: Path) -> tuple[list[dict], list[str]]:
                 item["ratings"] = gold.get("ratings") if isinstance(gold.get("ratings"), dict) else None
                 if item["labels"] is None and item["ratings"] is None:
                     raise ValueError('no gold "labels" or "ratings" object')
+                if group_field:
+                    group = gold.get(group_field)
+                    if not isinstance(group, str) or not group.strip():
+                        raise ValueError(f'no "{group_field}" to group by (--leave-one-out-by)')
+                    item["group"] = group
             except ValueError as exc:
                 problems.append(f"line {number}: {exc}")
                 continue
@@ -93,7 +98,19 @@ def behaviour_coding_metrics(*, items: list[dict], assessments: list, assessor) 
     return result
 
 
-def rubric_metrics(*, items: list[dict], assessments: list) -> dict:
+PRESENT, ABSENT = "present", "absent"
+
+
+def _presence(label: str, absent_label: str) -> str:
+    return ABSENT if label in (absent_label, NOT_CODED) else PRESENT
+
+
+def rubric_metrics(*, items: list[dict], assessments: list, absent_labels: dict[str, str] | None = None) -> dict:
+    """Per skill: the full label figures, exact agreement, and presence (any present label vs the absent one).
+
+    ``absent_labels``: each skill's "absent" label (its last label); "absent" when not given.
+    """
+    absent_labels = absent_labels or {}
     per_skill: dict = {}
     skills = sorted({skill for item in items for skill in (item.get("ratings") or {})})
     for skill in skills:
@@ -102,8 +119,53 @@ def rubric_metrics(*, items: list[dict], assessments: list) -> dict:
             for item, assessment in zip(items, assessments, strict=True)
             if skill in (item.get("ratings") or {})
         ]
-        per_skill[skill] = classification_metrics(gold=[g for g, _ in pairs], predicted=[p for _, p in pairs])
-    return {"skills": per_skill}
+        figures = classification_metrics(gold=[g for g, _ in pairs], predicted=[p for _, p in pairs])
+        absent = absent_labels.get(skill, "absent")
+        presence = classification_metrics(
+            gold=[_presence(g, absent) for g, _ in pairs], predicted=[_presence(p, absent) for _, p in pairs], labels=[PRESENT, ABSENT]
+        )
+        figures["exact_agreement"] = figures.get("accuracy", 0.0)
+        figures["presence"] = {
+            "macro_f1": presence.get("macro_f1", 0.0),
+            "f1_present": presence.get("per_class", {}).get(PRESENT, {}).get("f1", 0.0),
+            "precision_present": presence.get("per_class", {}).get(PRESENT, {}).get("precision", 0.0),
+            "recall_present": presence.get("per_class", {}).get(PRESENT, {}).get("recall", 0.0),
+            "accuracy": presence.get("accuracy", 0.0),
+            "confusion_matrix": presence.get("confusion_matrix"),
+        }
+        per_skill[skill] = figures
+    scored = [f for f in per_skill.values() if f.get("n")]
+    summary = {
+        "presence_macro_f1": round(sum(f["presence"]["macro_f1"] for f in scored) / len(scored), 4) if scored else 0.0,
+        "presence_f1_present_macro": round(sum(f["presence"]["f1_present"] for f in scored) / len(scored), 4) if scored else 0.0,
+        "min_presence_f1_present": min((f["presence"]["f1_present"] for f in scored), default=0.0),
+        "exact_agreement": round(sum(f["exact_agreement"] for f in scored) / len(scored), 4) if scored else 0.0,
+    }
+    return {"summary": summary, "skills": per_skill}
+
+
+def held_out_exemplars(*, items: list[dict]) -> list[dict]:
+    """Labelled items as framework exemplars (one per rated skill), for leave-one-group-out runs."""
+    return [
+        {"skill": skill, "label": label, "utterance": item["utterance"], "context": item["context"], "source": "imported"}
+        for item in items
+        for skill, label in (item.get("ratings") or {}).items()
+    ]
+
+
+def leave_one_group_out_assess(*, framework: dict, items: list[dict]) -> list:
+    """Assess each group's items with the framework plus the other groups' items as exemplars."""
+    from feedback.engines.registry import assessor_for
+
+    assessments: list = [None] * len(items)
+    for group in sorted({item["group"] for item in items}):
+        held_out = [i for i, item in enumerate(items) if item["group"] == group]
+        rest = [item for item in items if item["group"] != group]
+        fold = {**framework, "exemplars": list(framework.get("exemplars") or []) + held_out_exemplars(items=rest)}
+        results = assessments_run(assessor=assessor_for(framework=fold), items=[items[i] for i in held_out])
+        for i, result in zip(held_out, results, strict=True):
+            assessments[i] = result
+    return assessments
 
 
 class Command(BaseCommand):
@@ -112,6 +174,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--framework", required=True)
         parser.add_argument("--labelled", required=True, type=Path, help="AnnoMI .csv or .jsonl with gold labels")
+        parser.add_argument(
+            "--leave-one-out-by",
+            default=None,
+            metavar="FIELD",
+            help="skill rubrics, JSONL: group lines by this field (e.g. situation); each group is assessed with the "
+            "other groups' lines added to the framework's exemplars",
+        )
 
     def handle(self, *args, **options):
         path: Path = options["labelled"]
@@ -130,12 +199,18 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         else:
-            items, problems = labelled_jsonl_load(path=path)
+            items, problems = labelled_jsonl_load(path=path, group_field=options.get("leave_one_out_by"))
         for problem in problems:
             self.stderr.write(f"{path}: {problem}; skipped")
         if not items:
             raise CommandError(f"{path}: nothing to evaluate")
-        assessments = assessments_run(assessor=assessor, items=items)
+        group_field = options.get("leave_one_out_by")
+        if group_field and (kind == BEHAVIOUR_CODING or path.suffix.lower() == ".csv"):
+            raise CommandError("--leave-one-out-by is for skill-rubric frameworks and JSONL files")
+        if group_field:
+            assessments = leave_one_group_out_assess(framework=framework, items=items)
+        else:
+            assessments = assessments_run(assessor=assessor, items=items)
         if kind == BEHAVIOUR_CODING:
             keep = [index for index, item in enumerate(items) if item.get("labels")]
             metrics = behaviour_coding_metrics(
@@ -143,7 +218,16 @@ class Command(BaseCommand):
             )
         else:
             keep = [index for index, item in enumerate(items) if item.get("ratings")]
-            metrics = rubric_metrics(items=[items[i] for i in keep], assessments=[assessments[i] for i in keep])
+            absent_labels = {
+                skill["slug"]: list(skill.get("labels") or framework.get("labels") or ["absent"])[-1]
+                for skill in framework.get("skills") or []
+            }
+            metrics = rubric_metrics(
+                items=[items[i] for i in keep], assessments=[assessments[i] for i in keep], absent_labels=absent_labels
+            )
+            if group_field:
+                metrics["leave_one_out_by"] = group_field
+                metrics["groups"] = len({item["group"] for item in items})
         report = {
             "framework": framework.get("slug"),
             "kind": kind,

@@ -36,12 +36,8 @@ def test_every_skill_is_assessed_once(assessor):
     ("utterance", "skill", "label"),
     [
         ("I feel really frustrated when the rota changes the night before, and I end up anxious all week.", "express", "strong"),
-        pytest.param(
-            "For the last two months I've closed the shop on my own every Saturday.", "assert", "absent",
-            # Known gap: only 3 "absent" Assert exemplars in the starter pack; the kNN votes pull a
-            # fact-only line toward the "hint" (weak) exemplars. Strict, so a fix is noticed.
-            marks=pytest.mark.xfail(strict=True, reason="too few absent Assert exemplars"),
-        ),
+        # A fact with no act of asking is not Assert, however close it is to the hint exemplars.
+        ("For the last two months I've closed the shop on my own every Saturday.", "assert", "absent"),
         ("The report went out on Thursday instead of Monday.", "assert", "absent"),
         ("I'd like you to put a second person on the Saturday shift from next month.", "assert", "strong"),
         ("Sorry, um, I was sort of maybe hoping, I guess, we could possibly talk about it?", "appear-confident", "weak"),
@@ -98,7 +94,36 @@ def test_an_added_expert_exemplar_changes_the_label_of_a_near_duplicate():
 
 @pytest.mark.slow
 def test_leave_one_out_accuracy_beats_the_majority_label():
-    index = exemplar_index_for(framework=dear_man())
+    """The exemplar classifier (what custom rubrics rely on), on the pack's first 14 exemplars per skill:
+    leave-one-out retrains it once per exemplar, so the full library would take minutes."""
+    framework = dear_man()
+    kept, seen = [], Counter()
+    for exemplar in framework["exemplars"]:
+        if seen[exemplar["skill"]] < 14:
+            kept.append(exemplar)
+            seen[exemplar["skill"]] += 1
+    framework["exemplars"] = kept
+    index = exemplar_index_for(framework=framework)
     accuracy = leave_one_out_accuracy(index=index)
     majority = max(Counter(index.label_of).values()) / len(index)
     assert accuracy["overall"] > majority + 0.15
+
+
+def test_feedback_focuses_on_what_matters_now_and_rewrites_the_trainees_own_request(assessor):
+    context = [
+        {"speaker": "partner", "text": "Come in. What's on your mind?"},
+        {"speaker": "trainee", "text": "Since March I've onboarded eleven new hires. I'd like a raise to forty-two thousand."},
+        {"speaker": "partner", "text": "There's just no budget for raises this year."},
+    ]
+    collapsed = assessor.assess(utterance="Oh. Right, okay, never mind then.", context=context)
+    assert collapsed.labels["focus"] == ["mindful"]
+    assert collapsed.feedback.startswith("Next, Mindful:")
+    assert "I'd like a raise to forty-two thousand." in collapsed.feedback  # their own request, said again
+    assert _item(collapsed, "mindful").rewrite == "I hear you. I'm still asking: I'd like a raise to forty-two thousand."
+    held = assessor.assess(utterance="I understand it's tight. I'm still asking for forty-two thousand.", context=context)
+    assert held.labels["focus"][0] == "mindful" and "Good Mindful: \u201cI'm still asking for forty-two thousand.\u201d" in held.feedback
+    assert len(held.labels["focus"]) <= 2
+    # Every skill is still rated, and an absent skill never quotes anything.
+    assert len(held.items) == 7
+    assert all(i.evidence == "" for i in held.items if i.label == "absent")
+    assert all(i.evidence in "I understand it's tight. I'm still asking for forty-two thousand." for i in held.items)

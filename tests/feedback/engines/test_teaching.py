@@ -53,3 +53,33 @@ def test_trigger_follows_the_trainee_turn_before(assessor):
 def test_response_is_read_from_what_follows(assessor, following, response):
     result = assessor.assess(utterance="Lighter with the retractor, you're blanching the liver.", context=following)
     assert result.labels["response"] == response
+
+
+def test_an_instructor_correction_changes_later_teaching_feedback():
+    """A correction of nearly the same words takes precedence over the exemplar votes and cues."""
+    framework = starter_framework("teaching-feedback")
+    utterance = "Good, keep the tension on that thread while I cut."
+    other = "Please can someone bleep the registrar."
+    untaught = TeachingFeedbackAssessor(framework=framework)
+    before = untaught.assess(utterance=utterance, context=[])
+    other_before = untaught.assess(utterance=other, context=[]).labels
+    corrected = "no" if before.labels["is-feedback"] == "yes" else "yes"
+    framework["exemplars"] = [*framework["exemplars"], {
+        "skill": "is-feedback", "label": corrected, "utterance": "Good, keep the tension on that thread while I cut it.",
+        "source": "instructor-correction", "id": 777,
+    }]
+    after = TeachingFeedbackAssessor(framework=framework).assess(utterance=utterance, context=[])
+    assert after.labels["is-feedback"] == corrected
+    # Different words are not affected.
+    assert TeachingFeedbackAssessor(framework=framework).assess(utterance=other, context=[]).labels == other_before
+
+
+def test_a_type_correction_sets_the_types():
+    framework = starter_framework("teaching-feedback")
+    utterance = "Nice, now rotate from the wrist."
+    framework["exemplars"] = [*framework["exemplars"], {
+        "skill": "type", "label": "praise,technical,visual-aid", "utterance": "Nice, now rotate from the wrist!",
+        "source": "instructor-correction",
+    }]
+    after = TeachingFeedbackAssessor(framework=framework).assess(utterance=utterance, context=[])
+    assert after.labels["type"] == ["praise", "technical", "visual-aid"]
