@@ -10,8 +10,6 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from simulations.models import Turn
-
 logger = logging.getLogger(__name__)
 
 
@@ -22,17 +20,19 @@ logger = logging.getLogger(__name__)
     retry_backoff=1, retry_backoff_max=10, max_retries=3,
 )
 def live_assess_turn(turn_id: int) -> list[int]:
-    from feedback.services.assessments import turn_assess
-    from feedback.services.live import live_feedback_push
+    """Assess one trainee turn and push its hints (feedback.services.live); a no-op when
+    another delivery already claimed it."""
+    from feedback.services.live import live_assessment_run
 
-    results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
-    if not results:
-        return []
-    turn = Turn.objects.select_related("session").get(pk=turn_id)
-    session = turn.session
-    if session.live_feedback and not session.exam:  # exam: assessed for the debrief, no hints
-        return live_feedback_push(turn=turn, assessments=[a for a, _ in results])
-    return []
+    return live_assessment_run(turn_id=turn_id)
+
+
+@shared_task(name="feedback.tasks.live_feedback_sweep", time_limit=60, soft_time_limit=50, ignore_result=True)
+def live_feedback_sweep() -> list[int]:
+    """Periodic (Celery beat): re-enqueue assessments still pending too long."""
+    from feedback.services.live import live_assessments_sweep
+
+    return live_assessments_sweep()
 
 
 @shared_task(
@@ -42,12 +42,19 @@ def live_assess_turn(turn_id: int) -> list[int]:
 )
 def live_assess_session_rest(session_id: int) -> list[int]:
     """After a session ends: assess every trainee turn still missing an
-    assessment, so the debrief is complete (no push: the page has moved on)."""
+    assessment, so the debrief is complete (no push: the page has moved on).
+    A turn whose live assessment is running elsewhere is left to it."""
+    from feedback.models import AssessmentRequest
     from feedback.services.assessments import session_turns_unassessed, turn_assess
+    from feedback.services.live import live_assessment_run
 
     missing = session_turns_unassessed(session_id=session_id)
+    requested = set(AssessmentRequest.objects.filter(turn_id__in=missing).values_list("turn_id", flat=True))
     for turn_id in missing:
-        turn_assess(turn_id=turn_id)
+        if turn_id in requested:
+            live_assessment_run(turn_id=turn_id, hints=False)
+        else:  # stored before assessment requests existed
+            turn_assess(turn_id=turn_id)
     return missing
 
 

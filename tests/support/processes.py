@@ -65,12 +65,16 @@ def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Pope
     return proc
 
 
-def start_worker(*, log_path: Path, queues: str = "realtime,speech,analysis", **extra_env: str) -> subprocess.Popen:
+def start_worker(
+    *, log_path: Path, queues: str = "realtime,speech,analysis", beat: bool = False, **extra_env: str
+) -> subprocess.Popen:
+    """``beat``: also run Celery beat in the worker (periodic tasks), as `manage.py serve` does."""
     log = log_path.open("ab")
+    beat_args = ["--beat", "--schedule", str(log_path.with_suffix(".beat-schedule"))] if beat else []
     return subprocess.Popen(  # noqa: S603
         [str(BIN / "celery"), "-A", "trainer_app", "worker", "--pool", "threads", "--concurrency", "4",
          "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@%h"],
+         "--hostname", f"test-{os.getpid()}@%h", *beat_args],
         cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
 
