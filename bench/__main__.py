@@ -22,10 +22,11 @@ from pathlib import Path
 
 from bench.common import PY, REPO, machine_info
 
-FIGURES = ["feedback", "llm", "asr", "scripted"]
-TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "llm_ttft_overhead_p95_ms",
+FIGURES = ["feedback", "llm", "asr", "scripted", "capacity"]
+TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "scripted_ws_capacity_turns_per_s", "llm_ttft_overhead_p95_ms",
             "asr_pipeline_rtf_ratio", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb", "worker_rss_mb"]
 FIGURE_TIMEOUT_S = 420
+FIGURE_TIMEOUT_OVERRIDES_S = {"capacity": 1200}  # several load steps, each with its own pages
 
 
 def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
@@ -33,7 +34,8 @@ def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
         out = fh.name
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([PY, "-m", "bench.run", name, out, *args], cwd=REPO, timeout=FIGURE_TIMEOUT_S,  # noqa: S603
+        limit = FIGURE_TIMEOUT_OVERRIDES_S.get(name, FIGURE_TIMEOUT_S)
+        proc = subprocess.run([PY, "-m", "bench.run", name, out, *args], cwd=REPO, timeout=limit,  # noqa: S603
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         try:
             result = json.loads(Path(out).read_text() or "{}")
@@ -42,7 +44,7 @@ def run_figure(name: str, *args: str, env: dict | None = None) -> dict:
         if not result:
             result = {"_error": {name: f"exit {proc.returncode}: {proc.stderr[-3000:]}"}}
     except subprocess.TimeoutExpired:
-        result = {"_error": {name: f"timed out after {FIGURE_TIMEOUT_S} s"}}
+        result = {"_error": {name: f"timed out after {FIGURE_TIMEOUT_OVERRIDES_S.get(name, FIGURE_TIMEOUT_S)} s"}}
     finally:
         Path(out).unlink(missing_ok=True)
     result.setdefault("_timings", {})[f"{name}{'_' + '_'.join(args) if args else ''}_wall_s"] = round(time.perf_counter() - t0, 1)

@@ -19,6 +19,8 @@ def main() -> None:
             from bench.llm import run
         elif name == "asr":
             from bench.asr import run
+        elif name == "capacity":
+            from bench.capacity import run
         elif name == "feedback":
             from bench.feedback import run
         else:

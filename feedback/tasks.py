@@ -10,12 +10,14 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from feedback.services.live import LIVE_ASSESS_TIME_LIMIT_S
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
     name="feedback.tasks.live_assess_turn",
-    time_limit=60, soft_time_limit=45, acks_late=True, ignore_result=True,
+    time_limit=LIVE_ASSESS_TIME_LIMIT_S, soft_time_limit=45, acks_late=True, ignore_result=True,
     autoretry_for=(OperationalError,),  # a locked/restarting database is transient; engine errors are not
     retry_backoff=1, retry_backoff_max=10, max_retries=3,
 )

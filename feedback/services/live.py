@@ -11,7 +11,7 @@
 3. ``live_assessments_sweep`` (Celery beat, ``LIVE_FEEDBACK_SWEEP_S``) re-enqueues
    rows still pending ``LIVE_FEEDBACK_STALE_S`` after they were stored or last
    enqueued (the web process died between commit and enqueue, the broker was down)
-   and rows left running by a worker that died.
+   and rows left running past the task's time limit (its worker died).
 
 Whether a turn's assessments are shown while practising is decided once, here
 (``live_feedback_hints_wanted``), not by the task.
@@ -34,6 +34,12 @@ from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
 
 logger = logging.getLogger(__name__)
+
+LIVE_ASSESS_TIME_LIMIT_S = 60  # the task's hard time limit (feedback.tasks.live_assess_turn)
+# A claim still "running" after this long belongs to a task that was killed (its worker died, or
+# the time limit struck): only then may another delivery take it over. Never sooner, so a slow
+# assessment is never run twice.
+RUNNING_STALE_S = LIVE_ASSESS_TIME_LIMIT_S + 30
 
 
 def live_feedback_hints_wanted(*, session: PracticeSession) -> bool:
@@ -73,7 +79,7 @@ def live_assessment_enqueue(*, turn_id: int) -> None:
 
 def _claim(*, turn_id: int) -> bool:
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.LIVE_FEEDBACK_STALE_S)
+    stale = now - timedelta(seconds=RUNNING_STALE_S)
     return bool(
         AssessmentRequest.objects.filter(
             Q(status=AssessmentRequest.Status.PENDING)
@@ -113,11 +119,12 @@ def live_assessments_sweep(*, limit: int = 500) -> list[int]:
     """Re-enqueue assessments pending (or running) for longer than LIVE_FEEDBACK_STALE_S; their turn ids."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LIVE_FEEDBACK_STALE_S)
+    dead = now - timedelta(seconds=RUNNING_STALE_S)
     due = list(
         AssessmentRequest.objects.filter(
             Q(status=AssessmentRequest.Status.PENDING, created_at__lt=stale)
             & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
-            | Q(status=AssessmentRequest.Status.RUNNING, claimed_at__lt=stale)
+            | Q(status=AssessmentRequest.Status.RUNNING, claimed_at__lt=dead)
         ).order_by("created_at").values_list("turn_id", flat=True)[:limit]
     )
     if not due:

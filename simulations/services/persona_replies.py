@@ -157,7 +157,10 @@ def _stream(
     # and one done within CLAIM_CHECK_S reads nothing (ending the session in this process
     # sets ``live.cancel``; ``_store_reply`` checks the claim in any case).
     next_check = time.monotonic() + CLAIM_CHECK_S
-    next_beat = next_check - CLAIM_CHECK_S + HEARTBEAT_S
+    # The next beat is due HEARTBEAT_S after the claim's (stored with the claim, before the state
+    # was computed): a slow start beats at its first chunk.
+    claimed_at = float(((turn.meta or {}).get("generation") or {}).get("beat", 0)) or time.time()
+    next_beat = time.monotonic() + max(0.0, claimed_at + HEARTBEAT_S - time.time())
     stream = engine.reply_stream(
         persona=version.persona_data,
         scenario=version.scenario_data,
@@ -206,12 +209,14 @@ def _stream(
 
 
 def persona_reply_generate(
-    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn_id: int | None = None
+    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn_id: int | None = None,
+    live: LiveGeneration | None = None,
 ) -> Turn | None:
     """Reply to the turn awaiting a reply, then to any turn sent meanwhile (a voice turn).
 
     ``claimed_turn_id``: the turn whose claim the caller already holds (stored and
-    claimed in one transaction by ``trainee_turn_submit(claim=True)``): no claim write.
+    claimed in one transaction by ``trainee_turn_submit(claim=True)``): no claim write;
+    ``live``: its registration in this process's generation registry, made by the caller.
     ``steal_from``: the trainee turn id of a claim presumed dead (reconnect after
     a crash); the claim is taken over only if it is still that one. Returns the
     last reply stored (None when there was nothing to do or it was cancelled).
@@ -234,7 +239,8 @@ def persona_reply_generate(
         ):
             return last_reply  # someone else is generating (or the session ended)
         steal_from = claimed_turn_id = None
-        live = generation_register(session_id=session_id, turn_id=turn.pk)
+        if live is None or live.turn_id != turn.pk:
+            live = generation_register(session_id=session_id, turn_id=turn.pk)
         reply, unavailable = None, None
         try:
             reply = _stream(session=session, turn=turn, state=state, state_is_new=state_is_new, history=history,
@@ -243,6 +249,7 @@ def persona_reply_generate(
             unavailable = exc
         finally:
             generation_unregister(live=live)
+            live = None
             if reply is None:  # a stored reply released the claim in the same transaction
                 _release(session_id=session_id, turn_id=turn.pk)
         if unavailable is not None:

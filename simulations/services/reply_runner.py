@@ -59,7 +59,13 @@ from django.db import close_old_connections
 from simulations.events import session_group_name
 from simulations.personas.prefetch import utterance_vectors_prefetch
 from simulations.services import session_events, warm_up
-from simulations.services.generations import STALE_S, generation_cancel, generation_live
+from simulations.services.generations import (
+    STALE_S,
+    generation_cancel,
+    generation_live,
+    generation_register,
+    generation_unregister,
+)
 from simulations.services.persona_replies import persona_reply_generate, persona_reply_resume_needed
 from simulations.services.turns import TurnRejected, chat_rate_limit_hit, trainee_turn_submit
 
@@ -179,8 +185,16 @@ class _GroupPusher:
 
 
 def _generate_job(*, session_id: int, push, steal_from: int | None, claimed_turn_id: int | None) -> None:
-    warm_up.persona_ready(session_id=session_id)  # a persona build in progress is waited for, not repeated
-    persona_reply_generate(session_id=session_id, push=push, steal_from=steal_from, claimed_turn_id=claimed_turn_id)
+    # A claimed turn is registered at once: while its state is computed (seconds when the models
+    # load), this process knows the claim is alive (a second message is "busy", not a takeover).
+    live = generation_register(session_id=session_id, turn_id=claimed_turn_id) if claimed_turn_id else None
+    try:
+        warm_up.persona_ready(session_id=session_id)  # a persona build in progress is waited for, not repeated
+        persona_reply_generate(session_id=session_id, push=push, steal_from=steal_from,
+                               claimed_turn_id=claimed_turn_id, live=live)
+    finally:
+        if live is not None:
+            generation_unregister(live=live)
 
 
 def _turn_store(*, user_id: int, session_id: int, text: str, client_id: str) -> tuple[dict, int, bool]:

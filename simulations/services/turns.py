@@ -15,7 +15,7 @@ from django.db.models import Max
 
 from simulations.events import turn_stored_announce
 from simulations.models import PracticeSession, Turn
-from simulations.services.generations import generation_beat, generation_is_stale
+from simulations.services.generations import generation_beat, generation_is_stale, generation_live
 
 
 class TurnRejected(Exception):  # noqa: N818 - reads as what happened to the turn
@@ -50,7 +50,12 @@ def turn_next_index(*, session_id: int) -> int:
 BUSY_MESSAGE = "Your partner is still answering your last message. Send this one once their reply has arrived."
 
 
-def _claim_is_live(*, turn_id: int) -> bool:
+def _claim_is_live(*, session_id: int, turn_id: int) -> bool:
+    """Held by a generation of this process (known from its registry, even while it is still
+    computing the persona state), or elsewhere with a recent heartbeat."""
+    live = generation_live(session_id=session_id)
+    if live is not None and live.turn_id == turn_id:
+        return True
     meta = Turn.objects.filter(pk=turn_id).values_list("meta", flat=True).first()
     return not generation_is_stale(turn=Turn(meta=meta or {}))
 
@@ -82,7 +87,9 @@ def trainee_turn_submit(
             if session.status != PracticeSession.Status.ACTIVE:
                 raise TurnRejected("ended", "This session has ended; start a new one to keep practising.")
             if claim:
-                if session.generating_for_turn_id is not None and _claim_is_live(turn_id=session.generating_for_turn_id):
+                if session.generating_for_turn_id is not None and _claim_is_live(
+                    session_id=session_id, turn_id=session.generating_for_turn_id
+                ):
                     raise TurnRejected("busy", BUSY_MESSAGE)
                 meta = {**(meta or {}), "generation": generation_beat()}
             turn = Turn.objects.create(

@@ -88,10 +88,15 @@ def test_the_sweep_takes_over_a_claim_left_running_by_a_dead_worker(settings, en
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     done, dead = _stored(session, "First."), _stored(session, "Second.")
     enqueued.clear()
-    long_ago = timezone.now() - timedelta(seconds=60)
+    long_ago = timezone.now() - timedelta(seconds=live.RUNNING_STALE_S + 1)
+    slow = _stored(session, "Third.")
+    enqueued.clear()
+    recently = timezone.now() - timedelta(seconds=31)  # stale for a pending row, not for a running one
     AssessmentRequest.objects.filter(turn_id=done).update(status="done", created_at=long_ago)
     AssessmentRequest.objects.filter(turn_id=dead).update(status="running", claimed_at=long_ago, created_at=long_ago)
+    AssessmentRequest.objects.filter(turn_id=slow).update(status="running", claimed_at=recently, created_at=long_ago)
     assert live.live_assessments_sweep() == [dead]
+    assert live._claim(turn_id=slow) is False and live._claim(turn_id=dead) is True
 
 
 def test_a_turn_is_claimed_once_however_often_its_task_runs(enqueued, monkeypatch):
