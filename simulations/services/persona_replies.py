@@ -248,10 +248,10 @@ def persona_reply_generate(
         except PersonaEngineUnavailable as exc:
             unavailable = exc
         finally:
-            generation_unregister(live=live)
-            live = None
             if reply is None:  # a stored reply released the claim in the same transaction
                 _release(session_id=session_id, turn_id=turn.pk)
+            generation_unregister(live=live)  # after the release: "live" here means the claim is held
+            live = None
         if unavailable is not None:
             # Released before the notice: "Try again" right after it must find the slot free.
             logger.warning("session %s: persona engine unavailable: %s", session_id, unavailable.message)
