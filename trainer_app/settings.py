@@ -187,7 +187,9 @@ CELERY_TASK_ROUTES = {
     "feedback.tasks.report_*": {"queue": "analysis"},
     "trainer_app.tasks.*": {"queue": "realtime"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
+# The embedded SQLite broker: kombu hands these to SQLAlchemy's create_engine. sqlite3 gives up on a
+# locked file after 5 s by default; web, worker and beat all write to it, so wait as the main database does.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {"connect_args": {"timeout": 20}}
 CELERY_RESULT_EXTENDED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5)
