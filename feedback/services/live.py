@@ -3,7 +3,10 @@
 1. ``live_assessment_record`` runs inside the transaction that stores a trainee
    turn (simulations' ``turn_recorded`` event): it writes the turn's outbox row
    (``AssessmentRequest``, pending) and asks for the task to be enqueued once that
-   transaction commits (``on_commit``).
+   transaction commits (``on_commit``). The publish itself is handed to one
+   enqueue thread (created on first use): the embedded SQLite broker can be locked
+   for seconds by a worker running at lower CPU priority, and the trainee's turn
+   must not wait for that. Nothing rests on that thread: the row is committed.
 2. The task (``feedback.tasks.live_assess_turn``) calls ``live_assessment_run``,
    which claims the row with a conditional UPDATE (pending → running), assesses
    the turn, pushes hints to the page when the session wants them, marks it done.
@@ -20,6 +23,8 @@ Whether a turn's assessments are shown while practising is decided once, here
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -60,8 +65,24 @@ def live_assessment_record(*, turn_id: int, session_id: int) -> AssessmentReques
     request, _ = AssessmentRequest.objects.get_or_create(
         turn_id=turn_id, defaults={"hints": live_feedback_hints_wanted(session=session)}
     )
-    transaction.on_commit(lambda: live_assessment_enqueue(turn_id=turn_id))
+    transaction.on_commit(lambda: _enqueue_soon(turn_id=turn_id))
     return request
+
+
+_enqueue_lock = threading.Lock()
+_enqueuer: ThreadPoolExecutor | None = None  # created on first use (per process, after any fork)
+
+
+def _enqueue_soon(*, turn_id: int) -> None:
+    global _enqueuer
+    with _enqueue_lock:
+        if _enqueuer is None:
+            _enqueuer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-enqueue")
+        enqueuer = _enqueuer
+    try:
+        enqueuer.submit(lambda: live_assessment_enqueue(turn_id=turn_id))
+    except RuntimeError:  # interpreter shutting down: the sweep enqueues it
+        logger.warning("feedback: turn %s not enqueued at shutdown (the sweep will)", turn_id)
 
 
 def live_assessment_enqueue(*, turn_id: int) -> None:
@@ -72,7 +93,8 @@ def live_assessment_enqueue(*, turn_id: int) -> None:
     # the two do not run at once, and feedback's budget is a second.
     countdown = settings.LIVE_FEEDBACK_DELAY_S
     try:
-        live_assess_turn.apply_async(args=[turn_id], countdown=countdown if countdown > 0 else None)
+        # No publish retries: a broker that is down or locked fails fast; the sweep enqueues it later.
+        live_assess_turn.apply_async(args=[turn_id], countdown=countdown if countdown > 0 else None, retry=False)
     except Exception:
         logger.exception("feedback: could not enqueue the assessment of turn %s (the sweep will)", turn_id)
 

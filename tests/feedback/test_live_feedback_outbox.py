@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,12 +21,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def enqueued(monkeypatch):
     calls: list[dict] = []
 
-    def apply_async(*, args, countdown):
-        calls.append({"args": args, "countdown": countdown})
+    def apply_async(*, args, countdown, retry):
+        calls.append({"args": args, "countdown": countdown, "retry": retry})
 
     from feedback.tasks import live_assess_turn
 
     monkeypatch.setattr(live_assess_turn, "apply_async", apply_async)
+    return calls
+
+
+def _settled(calls: list, n: int, timeout: float = 10.0) -> list:
+    """The enqueue runs on feedback's enqueue thread: wait for ``n`` calls (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while len(calls) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)  # and no more than n
     return calls
 
 
@@ -49,13 +59,13 @@ def test_recorded_with_the_turn_and_enqueued_after_commit_with_the_configured_de
     turn_id = _stored(session)
     request = AssessmentRequest.objects.get(turn_id=turn_id)
     assert request.status == "pending" and request.hints is True
-    assert enqueued == [{"args": [turn_id], "countdown": 0.1}]
+    assert _settled(enqueued, 1) == [{"args": [turn_id], "countdown": 0.1, "retry": False}]
 
 
 def test_a_rolled_back_turn_leaves_no_request_and_enqueues_nothing(enqueued):
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     assert _stored(session, fail=True) is None
-    assert not AssessmentRequest.objects.exists() and enqueued == []
+    assert not AssessmentRequest.objects.exists() and _settled(enqueued, 0) == []
 
 
 @pytest.mark.parametrize(("fields", "hints"), [({"exam": True}, False), ({"live_feedback": False}, False), ({}, True)])
@@ -73,6 +83,9 @@ def test_a_broker_error_on_enqueue_is_logged_not_raised_and_the_sweep_enqueues_l
     monkeypatch.setattr(live_assess_turn, "apply_async", down)
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     turn_id = _stored(session)  # the turn is stored all the same
+    deadline = time.monotonic() + 10
+    while "could not enqueue" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert "could not enqueue" in caplog.text
     calls = []
     monkeypatch.setattr(live_assess_turn, "apply_async", lambda **kw: calls.append(kw["args"]))
@@ -87,10 +100,8 @@ def test_the_sweep_takes_over_a_claim_left_running_by_a_dead_worker(settings, en
     settings.LIVE_FEEDBACK_STALE_S = 30
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     done, dead = _stored(session, "First."), _stored(session, "Second.")
-    enqueued.clear()
     long_ago = timezone.now() - timedelta(seconds=live.RUNNING_STALE_S + 1)
     slow = _stored(session, "Third.")
-    enqueued.clear()
     recently = timezone.now() - timedelta(seconds=31)  # stale for a pending row, not for a running one
     AssessmentRequest.objects.filter(turn_id=done).update(status="done", created_at=long_ago)
     AssessmentRequest.objects.filter(turn_id=dead).update(status="running", claimed_at=long_ago, created_at=long_ago)
