@@ -104,7 +104,7 @@ def test_a_turn_whose_enqueue_was_lost_is_still_assessed_once_by_the_worker(swee
 
     p = people()
     session = session_make(trainee=p["trainee"], framework_slugs=["dear-man"])
-    monkeypatch.setattr(live, "live_assessment_enqueue", lambda **kwargs: None)  # "killed" before enqueueing
+    monkeypatch.setattr(live, "_enqueue_soon", lambda **kwargs: None)  # "killed" before enqueueing
     turn_id = _store(session, UTTERANCES[2])
     monkeypatch.undo()
     assert AssessmentRequest.objects.get(turn_id=turn_id).status == "pending"
