@@ -104,7 +104,7 @@ class App:
                            stdout=subprocess.DEVNULL)
         self.timings["prepare_s"] = round(time.perf_counter() - t0, 2)
 
-    def start(self, *, timeout: float = 120.0) -> None:
+    def start(self, *, timeout: float = float(os.environ.get("BENCH_START_TIMEOUT_S", "300"))) -> None:
         t0 = time.perf_counter()
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603

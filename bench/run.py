@@ -21,6 +21,8 @@ def main() -> None:
             from bench.asr import run
         elif name == "asr_models":
             from bench.asr_models import run
+        elif name == "capacity":
+            from bench.capacity import run
         elif name == "feedback":
             from bench.feedback import run
         elif name == "cohort":

@@ -285,6 +285,8 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
                 turn_to_reply_done_ms=summary(turn_to_done), first_chunk_by_send_time=by_10s,
                 clients=n_clients, interval_s=INTERVAL_S, duration_s=DURATION_S, turns_sent=sent_n,
                 turns_without_first_chunk=missing_first_chunk,
+                web_cpu_ms_per_turn=round(1000 * run_info["cpu_seconds_during_run"].get("web", 0.0) / sent_n, 1)
+                if sent_n else None,
                 live_feedback_pushes_received=feedback_n, assessments_stored_by_worker=worker_assessed,
                 live_feedback_under_this_load_ms=summary(feedback_latency),
                 live_feedback_note="the worker runs at a lower CPU priority than the web (serve's WORKER_NICE, "

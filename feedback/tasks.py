@@ -10,29 +10,31 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from simulations.models import Turn
+from feedback.services.live import LIVE_ASSESS_TIME_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
     name="feedback.tasks.live_assess_turn",
-    time_limit=60, soft_time_limit=45, acks_late=True, ignore_result=True,
+    time_limit=LIVE_ASSESS_TIME_LIMIT_S, soft_time_limit=45, acks_late=True, ignore_result=True,
     autoretry_for=(OperationalError,),  # a locked/restarting database is transient; engine errors are not
     retry_backoff=1, retry_backoff_max=10, max_retries=3,
 )
 def live_assess_turn(turn_id: int) -> list[int]:
-    from feedback.services.assessments import turn_assess
-    from feedback.services.live import live_feedback_push
+    """Assess one trainee turn and push its hints (feedback.services.live); a no-op when
+    another delivery already claimed it."""
+    from feedback.services.live import live_assessment_run
 
-    results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
-    if not results:
-        return []
-    turn = Turn.objects.select_related("session").get(pk=turn_id)
-    session = turn.session
-    if session.live_feedback and not session.exam:  # exam: assessed for the debrief, no hints
-        return live_feedback_push(turn=turn, assessments=[a for a, _ in results])
-    return []
+    return live_assessment_run(turn_id=turn_id)
+
+
+@shared_task(name="feedback.tasks.live_feedback_sweep", time_limit=60, soft_time_limit=50, ignore_result=True)
+def live_feedback_sweep() -> list[int]:
+    """Periodic (Celery beat): re-enqueue assessments still pending too long."""
+    from feedback.services.live import live_assessments_sweep
+
+    return live_assessments_sweep()
 
 
 @shared_task(
@@ -42,12 +44,19 @@ def live_assess_turn(turn_id: int) -> list[int]:
 )
 def live_assess_session_rest(session_id: int) -> list[int]:
     """After a session ends: assess every trainee turn still missing an
-    assessment, so the debrief is complete (no push: the page has moved on)."""
+    assessment, so the debrief is complete (no push: the page has moved on).
+    A turn whose live assessment is running elsewhere is left to it."""
+    from feedback.models import AssessmentRequest
     from feedback.services.assessments import session_turns_unassessed, turn_assess
+    from feedback.services.live import live_assessment_run
 
     missing = session_turns_unassessed(session_id=session_id)
+    requested = set(AssessmentRequest.objects.filter(turn_id__in=missing).values_list("turn_id", flat=True))
     for turn_id in missing:
-        turn_assess(turn_id=turn_id)
+        if turn_id in requested:
+            live_assessment_run(turn_id=turn_id, hints=False)
+        else:  # stored before assessment requests existed
+            turn_assess(turn_id=turn_id)
     return missing
 
 

@@ -19,6 +19,10 @@ class SimulationsConfig(AppConfig):
         from simulations.privacy import privacy_register_simulations
 
         privacy_register_simulations()
+        # Open session pages re-check access when a cohort changes.
+        from simulations.services.session_access import session_access_signals_connect
+
+        session_access_signals_connect()
 
         # Registers the "persona" engine status for /healthz (no model is loaded here).
         from simulations.personas import selection  # noqa: F401

@@ -2,7 +2,9 @@
 
 simulations never imports feedback. Signals are sent after the transaction that
 stored the data commits, so subscribers (which usually enqueue Celery tasks)
-always find the rows they are told about.
+always find the rows they are told about; the one exception, ``turn_recorded``,
+is sent inside that transaction so a subscriber can record durable intent
+(an outbox row) that commits with the turn.
 
 Pushing to the session page: any process may send to the session's channel
 layer group with ``session_push`` below; the session consumer forwards the
@@ -16,7 +18,10 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.dispatch import Signal
 
-# sender=None, turn_id=int, session_id=int
+# sender=None, turn_id=int, session_id=int. Sent INSIDE the transaction that stores the turn:
+# receivers only write rows that must commit (or roll back) with it (e.g. feedback's outbox row).
+turn_recorded = Signal()
+# sender=None, turn_id=int, session_id=int. Sent after that transaction commits.
 turn_stored = Signal()
 # sender=None, session_id=int
 session_ended = Signal()
@@ -27,6 +32,8 @@ def session_group_name(session_id: int) -> str:
 
 
 def turn_stored_announce(*, turn_id: int, session_id: int) -> None:
+    """Call inside the transaction that stores the turn."""
+    turn_recorded.send(sender=None, turn_id=turn_id, session_id=session_id)
     transaction.on_commit(lambda: turn_stored.send(sender=None, turn_id=turn_id, session_id=session_id))
 
 

@@ -39,10 +39,20 @@ def pytest_configure(config):
             config._production_lane_skip = message
 
 
+# Tests that start real processes (a Celery worker, the web server, Chromium) get this limit
+# instead of pyproject's per-test one, unless they set their own with @pytest.mark.timeout.
+PROCESS_TEST_TIMEOUT_S = 300
+_PROCESS_FIXTURES = {"celery_worker_process", "live_processes", "live_app"}
+
+
 def pytest_collection_modifyitems(config, items):
     skip_reason = getattr(config, "_production_lane_skip", None)
     selected, deselected = [], []
     for item in items:
+        if item.get_closest_marker("timeout") is None and (
+            item.get_closest_marker("browser") is not None or _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
+        ):
+            item.add_marker(pytest.mark.timeout(PROCESS_TEST_TIMEOUT_S))
         is_browser = item.get_closest_marker("browser") is not None
         is_production = item.get_closest_marker("production") is not None
         uses_db = item.get_closest_marker("django_db") is not None or "transactional_db" in getattr(item, "fixturenames", ())

@@ -1,5 +1,9 @@
-"""ASGI entry point: HTTP to Django, websockets through auth and an Origin check."""
+"""ASGI entry point: HTTP to Django, websockets through auth and an Origin check,
+and the lifespan: start-up warms the engines before the server takes requests
+(``simulations/services/warm_up.py``), shutdown cancels replies being generated."""
 
+import asyncio
+import logging
 import os
 import sys
 
@@ -20,16 +24,40 @@ from trainer_app.routing import websocket_urlpatterns  # noqa: E402
 # busy thread keeps it for up to 5 ms before the loop may send what is ready.
 sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_S)
 
-if os.environ.get("ENGINES_WARM_ON_START") == "1":
-    # Served processes load the persona models at start, not on the first reply.
-    from simulations.consumers import warm_up_in_background  # noqa: E402
+logger = logging.getLogger(__name__)
 
-    warm_up_in_background()
-
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app, max_bytes=settings.REQUEST_BODY_MAX_BYTES,
                              path_limits={"/recordings/upload/": settings.RECORDING_MAX_BYTES + 1024 * 1024}),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+async def lifespan(scope, receive, send) -> None:
+    """The one start-up hook (uvicorn ``--lifespan on``): nothing is served, /healthz included,
+    until the engines are warm; shutdown cancels this process's reply generations."""
+    from simulations.services.reply_runner import reply_runner_stop
+    from simulations.services.warm_up import engines_warm_up
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if settings.ENGINES_WARM_ON_START:
+                try:
+                    await asyncio.to_thread(engines_warm_up)
+                except Exception:  # the app still serves, with engines warming on first use
+                    logger.exception("engine warm-up failed")
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            reply_runner_stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope, receive, send) -> None:
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+        return
+    await router(scope, receive, send)

@@ -200,7 +200,9 @@ CELERY_TASK_ROUTES = {
     "feedback.tasks.recording_*": {"queue": "analysis"},
     "feedback.tasks.report_*": {"queue": "analysis"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
+# The embedded SQLite broker: kombu hands these to SQLAlchemy's create_engine. sqlite3 gives up on a
+# locked file after 5 s by default; web, worker and beat all write to it, so wait as the main database does.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {"connect_args": {"timeout": 20}}
 CELERY_RESULT_EXTENDED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -278,6 +280,25 @@ CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=30)
 # Live feedback on a turn starts this long after the turn is stored, when the reply's
 # compute-heavy start is over (feedback's budget is a second; the first token's is tens of ms).
 LIVE_FEEDBACK_DELAY_S = env.float("LIVE_FEEDBACK_DELAY_S", default=0.1)
+# A turn's assessment is recorded with the turn (an outbox row) and enqueued after commit; the sweep
+# (Celery beat, every LIVE_FEEDBACK_SWEEP_S) re-enqueues any still pending after LIVE_FEEDBACK_STALE_S.
+LIVE_FEEDBACK_SWEEP_S = env.float("LIVE_FEEDBACK_SWEEP_S", default=10.0)
+LIVE_FEEDBACK_STALE_S = env.float("LIVE_FEEDBACK_STALE_S", default=30.0)
+CELERY_BEAT_SCHEDULE["live-feedback-sweep"] = {"task": "feedback.tasks.live_feedback_sweep", "schedule": LIVE_FEEDBACK_SWEEP_S}
+
+# --- Reply runner (simulations/services/reply_runner.py), per web process ----------------------
+# Threads generating persona replies (an LLM stream holds one for its whole reply) and for short
+# database calls; a turn is refused with "your partner needs a moment" when REPLY_RUNNER_QUEUE_MAX
+# generations wait for a thread or the oldest has waited REPLY_ADMISSION_MAX_WAIT_S.
+REPLY_RUNNER_THREADS = env.int("REPLY_RUNNER_THREADS", default=16)
+REPLY_RUNNER_DB_THREADS = env.int("REPLY_RUNNER_DB_THREADS", default=4)
+REPLY_RUNNER_QUEUE_MAX = env.int("REPLY_RUNNER_QUEUE_MAX", default=64)
+REPLY_ADMISSION_MAX_WAIT_S = env.float("REPLY_ADMISSION_MAX_WAIT_S", default=2.0)
+# Streamed reply chunks after the first are sent at most this often, batched into one frame.
+REPLY_CHUNK_BATCH_S = env.float("REPLY_CHUNK_BATCH_S", default=0.05)
+# Load the persona engines and build every scenario's indexes before the web process serves
+# (ASGI lifespan start-up); `manage.py serve` and the Procfile turn it on.
+ENGINES_WARM_ON_START = env.bool("ENGINES_WARM_ON_START", default=False)
 
 # --- Engines ------------------------------------------------------------------
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")

@@ -1,6 +1,6 @@
 """Frameworks, exemplars, assessments and reviews. Models are split by concern."""
 
-from feedback.models.assessments import Assessment, AssessmentItem, Review
+from feedback.models.assessments import Assessment, AssessmentItem, AssessmentRequest, Review
 from feedback.models.comments import TurnComment
 from feedback.models.formulation import FormulationWorksheet
 from feedback.models.frameworks import Exemplar, Framework
@@ -17,7 +17,7 @@ from feedback.models.recordings import (
 from feedback.models.rollups import SessionRollup
 
 __all__ = [
-    "Framework", "Exemplar", "Assessment", "AssessmentItem", "Review", "FormulationWorksheet", "TurnComment",
+    "Framework", "Exemplar", "Assessment", "AssessmentItem", "AssessmentRequest", "Review", "FormulationWorksheet", "TurnComment",
     "SessionRollup", "Recording", "RecordingEvent", "RecordingItem", "RecordingItemReview", "RecordingParticipant",
     "RecordingSegment", "RecordingSpeaker", "RecordingStage",
 ]

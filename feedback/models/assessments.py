@@ -76,3 +76,31 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verdict} on item {self.item_id}"
+
+
+class AssessmentRequest(models.Model):
+    """The intent to assess a trainee turn: an outbox row written in the transaction
+    that stores the turn, so a process that dies between that commit and enqueueing
+    the task loses nothing (the sweep re-enqueues it). The task claims it with a
+    conditional UPDATE (pending → running), so a turn is assessed once however many
+    times its task is delivered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    turn = models.OneToOneField("simulations.Turn", on_delete=models.CASCADE, related_name="assessment_request")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hints = models.BooleanField(default=True, help_text="Push live hints to the page (not in exams or hint-free sessions).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last re-enqueued by the sweep.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="assessment_request_due")]
+
+    def __str__(self) -> str:
+        return f"assess turn {self.turn_id}: {self.status}"

@@ -1,14 +1,161 @@
-"""Pushing a turn's assessments to the open session page (live feedback panel)."""
+"""Live feedback on trainee turns, durable from the turn's commit to the page.
+
+1. ``live_assessment_record`` runs inside the transaction that stores a trainee
+   turn (simulations' ``turn_recorded`` event): it writes the turn's outbox row
+   (``AssessmentRequest``, pending) and asks for the task to be enqueued once that
+   transaction commits (``on_commit``). The publish itself is handed to one
+   enqueue thread (created on first use): the embedded SQLite broker can be locked
+   for seconds by a worker running at lower CPU priority, and the trainee's turn
+   must not wait for that. Nothing rests on that thread: the row is committed.
+2. The task (``feedback.tasks.live_assess_turn``) calls ``live_assessment_run``,
+   which claims the row with a conditional UPDATE (pending → running), assesses
+   the turn, pushes hints to the page when the session wants them, marks it done.
+   A duplicate delivery finds nothing to claim: a turn is never assessed twice.
+3. ``live_assessments_sweep`` (Celery beat, ``LIVE_FEEDBACK_SWEEP_S``) re-enqueues
+   rows still pending ``LIVE_FEEDBACK_STALE_S`` after they were stored or last
+   enqueued (the web process died between commit and enqueue, the broker was down)
+   and rows left running past the task's time limit (its worker died).
+
+Whether a turn's assessments are shown while practising is decided once, here
+(``live_feedback_hints_wanted``), not by the task.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from feedback.models import Assessment
+from feedback.models import Assessment, AssessmentRequest
 from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, session_miti
 from simulations.events import session_push
-from simulations.models import Turn
+from simulations.models import PracticeSession, Turn
+
+logger = logging.getLogger(__name__)
+
+LIVE_ASSESS_TIME_LIMIT_S = 60  # the task's hard time limit (feedback.tasks.live_assess_turn)
+# A claim still "running" after this long belongs to a task that was killed (its worker died, or
+# the time limit struck): only then may another delivery take it over. Never sooner, so a slow
+# assessment is never run twice.
+RUNNING_STALE_S = LIVE_ASSESS_TIME_LIMIT_S + 30
+
+
+def live_feedback_hints_wanted(*, session: PracticeSession) -> bool:
+    """Every trainee turn is assessed (the debrief needs it); hints are pushed while
+    practising only in sessions with live feedback on, never in an exam."""
+    return bool(session.live_feedback and not session.exam)
+
+
+def live_assessment_record(*, turn_id: int, session_id: int) -> AssessmentRequest | None:
+    """In the turn's own transaction: the outbox row, and the enqueue after commit."""
+    session = (
+        PracticeSession.objects.filter(pk=session_id, turns__pk=turn_id, turns__speaker=Turn.Speaker.TRAINEE)
+        .only("live_feedback", "exam")
+        .first()
+    )
+    if session is None:  # not a trainee turn: nothing to assess
+        return None
+    request, _ = AssessmentRequest.objects.get_or_create(
+        turn_id=turn_id, defaults={"hints": live_feedback_hints_wanted(session=session)}
+    )
+    transaction.on_commit(lambda: _enqueue_soon(turn_id=turn_id))
+    return request
+
+
+_enqueue_lock = threading.Lock()
+_enqueuer: ThreadPoolExecutor | None = None  # created on first use (per process, after any fork)
+
+
+def _enqueue_soon(*, turn_id: int) -> None:
+    global _enqueuer
+    with _enqueue_lock:
+        if _enqueuer is None:
+            _enqueuer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-enqueue")
+        enqueuer = _enqueuer
+    try:
+        enqueuer.submit(lambda: live_assessment_enqueue(turn_id=turn_id))
+    except RuntimeError:  # interpreter shutting down: the sweep enqueues it
+        logger.warning("feedback: turn %s not enqueued at shutdown (the sweep will)", turn_id)
+
+
+def live_assessment_enqueue(*, turn_id: int) -> None:
+    """Queue the turn's assessment; never raises (the sweep enqueues what this could not)."""
+    from feedback.tasks import live_assess_turn
+
+    # The reply's compute-heavy start comes first (LIVE_FEEDBACK_DELAY_S): on a small machine
+    # the two do not run at once, and feedback's budget is a second.
+    countdown = settings.LIVE_FEEDBACK_DELAY_S
+    try:
+        # No publish retries: a broker that is down or locked fails fast; the sweep enqueues it later.
+        live_assess_turn.apply_async(args=[turn_id], countdown=countdown if countdown > 0 else None, retry=False)
+    except Exception:
+        logger.exception("feedback: could not enqueue the assessment of turn %s (the sweep will)", turn_id)
+
+
+def _claim(*, turn_id: int) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(seconds=RUNNING_STALE_S)
+    return bool(
+        AssessmentRequest.objects.filter(
+            Q(status=AssessmentRequest.Status.PENDING)
+            | Q(status=AssessmentRequest.Status.RUNNING, claimed_at__lt=stale),
+            turn_id=turn_id,
+        ).update(status=AssessmentRequest.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+
+
+def live_assessment_run(*, turn_id: int, hints: bool = True) -> list[int]:
+    """Claim, assess and (when the session wants hints and ``hints``) push one turn's
+    assessments; the ids pushed. Nothing to claim (done, or running elsewhere): []."""
+    from feedback.services.assessments import turn_assess
+
+    if not _claim(turn_id=turn_id):
+        return []
+    try:
+        results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
+        pushed: list[int] = []
+        request = AssessmentRequest.objects.get(turn_id=turn_id)
+        if results and hints and request.hints:
+            turn = Turn.objects.get(pk=turn_id)
+            pushed = live_feedback_push(turn=turn, assessments=[a for a, _ in results])
+    except BaseException:
+        # Back to pending: the task's retry (or the sweep) claims it again.
+        AssessmentRequest.objects.filter(turn_id=turn_id, status=AssessmentRequest.Status.RUNNING).update(
+            status=AssessmentRequest.Status.PENDING
+        )
+        raise
+    AssessmentRequest.objects.filter(turn_id=turn_id).update(
+        status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
+    )
+    return pushed
+
+
+def live_assessments_sweep(*, limit: int = 500) -> list[int]:
+    """Re-enqueue assessments pending (or running) for longer than LIVE_FEEDBACK_STALE_S; their turn ids."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LIVE_FEEDBACK_STALE_S)
+    dead = now - timedelta(seconds=RUNNING_STALE_S)
+    due = list(
+        AssessmentRequest.objects.filter(
+            Q(status=AssessmentRequest.Status.PENDING, created_at__lt=stale)
+            & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+            | Q(status=AssessmentRequest.Status.RUNNING, claimed_at__lt=dead)
+        ).order_by("created_at").values_list("turn_id", flat=True)[:limit]
+    )
+    if not due:
+        return []
+    AssessmentRequest.objects.filter(turn_id__in=due).update(enqueued_at=now)
+    logger.warning("feedback sweep: re-enqueueing %d assessment(s) still pending: turns %s", len(due), due[:20])
+    for turn_id in due:
+        live_assessment_enqueue(turn_id=turn_id)
+    return due
 
 
 def live_feedback_html(*, turn: Turn, assessments: list[Assessment]) -> str:

@@ -10,10 +10,24 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
 PROCESS_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+HEARTBEAT_S = 2.0  # a generation refreshes its claim this often...
+STALE_S = 6.0  # ...and one silent for this long is presumed dead (its process crashed)
+
+
+def generation_beat() -> dict:
+    """A claim's heartbeat, kept in the trainee turn's ``meta["generation"]``."""
+    return {"owner": PROCESS_TOKEN, "beat": time.time()}
+
+
+def generation_is_stale(*, turn) -> bool:
+    """No heartbeat (never claimed by this code, or claimed and crashed before a beat) or an old one."""
+    info = (turn.meta or {}).get("generation") or {}
+    return time.time() - float(info.get("beat", 0)) > STALE_S
 
 
 @dataclass

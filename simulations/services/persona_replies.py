@@ -32,8 +32,10 @@ from simulations.personas.vectors import text_vectors
 from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
 from simulations.services import session_events
 from simulations.services.generations import (
-    PROCESS_TOKEN,
+    HEARTBEAT_S,
     LiveGeneration,
+    generation_beat,
+    generation_is_stale,
     generation_live,
     generation_register,
     generation_unregister,
@@ -51,49 +53,24 @@ FALLBACK_MESSAGE = (
     "The AI partner's server is unreachable right now, so the scripted partner answered this turn. "
     "The session carries on; the AI partner returns when its server is back."
 )
-HEARTBEAT_S = 2.0  # a generation refreshes its claim this often...
-STALE_S = 6.0  # ...and one silent for this long is presumed dead (its process crashed)
 CLAIM_CHECK_S = 0.5  # how often a stream checks it still holds the claim (session ended?)
 
 
-def _beat() -> dict:
-    return {"owner": PROCESS_TOKEN, "beat": time.time()}
-
-
-def generation_is_stale(*, turn: Turn) -> bool:
-    """No heartbeat (never claimed by this code, or claimed and crashed before a beat) or an old one."""
-    info = (turn.meta or {}).get("generation") or {}
-    return time.time() - float(info.get("beat", 0)) > STALE_S
-
-
-def _claim(*, session_id: int, turn: Turn, steal_from: int | None, state_data: dict | None = None) -> bool:
-    """Claim the session's one generation slot for ``turn`` (or take over a dead claim).
-
-    perf: one write transaction carries the claim, its first heartbeat and, when
-    given, the persona state after ``turn`` (computed before claiming, see
-    ``_state_compute``): it used to be three (claim, state, first-chunk beat)."""
+def _claim(*, session_id: int, turn: Turn, steal_from: int | None) -> bool:
+    """Claim the session's one generation slot for ``turn`` (or take over a dead claim):
+    one write transaction carrying the claim and its first heartbeat. (A text turn is
+    claimed by the transaction that stores it, ``trainee_turn_submit(claim=True)``.)"""
     held = Q(generating_for_turn__isnull=True) if steal_from is None else Q(generating_for_turn_id=steal_from)
     # ...and only while ``turn`` still awaits its reply: a generation that found it
-    # awaiting may have answered it (and released the claim) while we computed the state.
+    # awaiting may have answered it (and released the claim) meanwhile.
     answered = Exists(Turn.objects.filter(reply_to_id=turn.pk))
     with transaction.atomic():
         claimed = PracticeSession.objects.filter(
             held, ~answered, pk=session_id, status=PracticeSession.Status.ACTIVE
         ).update(generating_for_turn=turn)
         if claimed:
-            turn.meta = {**(turn.meta or {}), "generation": _beat()}
-            fields = {"meta": turn.meta}
-            if state_data is not None:
-                # A generation that claimed this turn before us (then stopped) already
-                # applied the utterance: keep its state, never apply it twice.
-                stored = Turn.objects.filter(pk=turn.pk).values_list("state_after", flat=True).first()
-                if stored:
-                    turn.state_after = stored
-                else:
-                    fields["state_after"] = state_data
-                    PracticeSession.objects.filter(pk=session_id).update(persona_state=state_data)
-                    turn.state_after = state_data
-            Turn.objects.filter(pk=turn.pk).update(**fields)
+            turn.meta = {**(turn.meta or {}), "generation": generation_beat()}
+            Turn.objects.filter(pk=turn.pk).update(meta=turn.meta)
     return bool(claimed)
 
 
@@ -107,12 +84,12 @@ def _still_claimed(*, session_id: int, turn_id: int) -> bool:
     ).exists()
 
 
-def _state_compute(*, session: PracticeSession, turn: Turn, history: list[dict]) -> tuple[PersonaState, dict | None]:
-    """The persona state after ``turn``, and its dict when it still has to be stored
-    (None: already kept on the turn, so a regenerated reply does not apply the
-    same utterance twice). No writes: ``_claim`` stores it with the claim."""
+def _state_compute(*, session: PracticeSession, turn: Turn, history: list[dict]) -> tuple[PersonaState, bool]:
+    """The persona state after ``turn``, and whether it is new (to be stored with the reply;
+    False: already kept on the turn). No writes: the state is stored with the reply, in one
+    transaction, so a reply that is cancelled or fails leaves the state as it was."""
     if turn.state_after:
-        return PersonaState.from_dict(turn.state_after), None
+        return PersonaState.from_dict(turn.state_after), False
     version = session.scenario_version
     persona, scenario = version.persona_data, version.scenario_data
     last_persona = next((h["text"] for h in reversed(history) if h["speaker"] == Turn.Speaker.PERSONA), "")
@@ -124,7 +101,7 @@ def _state_compute(*, session: PracticeSession, turn: Turn, history: list[dict])
     )
     topic = persona_topic_match(persona=persona, text=turn.text, history=history).name or ""
     state = persona_state_update(state=before, persona=persona, scenario=scenario, signals=signals, topic=topic)
-    return state, state.to_dict()
+    return state, True
 
 
 def _reply_vector_warm(text: str) -> None:
@@ -139,16 +116,22 @@ def _reply_vector_warm(text: str) -> None:
             logger.debug("reply vector warm-up failed", exc_info=True)
 
 
-def _store_reply(*, session_id: int, turn: Turn, text: str, state: PersonaState, engine_name: str) -> Turn | None:
-    """Store the reply only while still holding the claim (None: the session ended meanwhile)."""
+def _store_reply(
+    *, session_id: int, turn: Turn, text: str, state: PersonaState, state_is_new: bool, engine_name: str
+) -> Turn | None:
+    """Store the reply, the persona state after ``turn`` and release the claim: one short
+    transaction, whose first statement is the conditional UPDATE that checks the claim is
+    still ours (None: the session ended or the claim was taken over meanwhile)."""
+    state_data = state.to_dict()
     with transaction.atomic():
-        session = PracticeSession.objects.select_for_update().filter(pk=session_id).first()
-        if (
-            session is None
-            or session.status != PracticeSession.Status.ACTIVE
-            or session.generating_for_turn_id != turn.pk
-        ):
+        released = PracticeSession.objects.filter(
+            pk=session_id, status=PracticeSession.Status.ACTIVE, generating_for_turn_id=turn.pk
+        ).update(generating_for_turn=None, engine=engine_name, persona_state=state_data)
+        if not released:
             return None
+        if state_is_new:
+            Turn.objects.filter(pk=turn.pk).update(state_after=state_data)
+            turn.state_after = state_data
         reply = Turn.objects.create(
             session_id=session_id,
             index=turn_next_index(session_id=session_id),
@@ -156,23 +139,28 @@ def _store_reply(*, session_id: int, turn: Turn, text: str, state: PersonaState,
             text=text,
             source=Turn.Source.TEXT,
             reply_to=turn,
-            state_after=state.to_dict(),
+            state_after=state_data,
             meta={"engine": engine_name},
         )
-        PracticeSession.objects.filter(pk=session_id).update(generating_for_turn=None, engine=engine_name)
     return reply
 
 
 def _stream(
-    *, session: PracticeSession, turn: Turn, state: PersonaState, history: list[dict], live: LiveGeneration, push: Push
+    *, session: PracticeSession, turn: Turn, state: PersonaState, state_is_new: bool, history: list[dict],
+    live: LiveGeneration, push: Push,
 ) -> Turn | None:
     version = session.scenario_version
     engine = persona_engine_for(scenario=version.scenario_data, exam=session.exam)
     push(session_events.reply_start_event(trainee_turn_id=turn.pk))
     offset = 0
-    next_check = time.monotonic()
-    # The claim carries the first heartbeat: a reply done within HEARTBEAT_S writes none.
-    next_beat = next_check + HEARTBEAT_S
+    # The claim carries the first heartbeat: a reply done within HEARTBEAT_S writes none,
+    # and one done within CLAIM_CHECK_S reads nothing (ending the session in this process
+    # sets ``live.cancel``; ``_store_reply`` checks the claim in any case).
+    next_check = time.monotonic() + CLAIM_CHECK_S
+    # The next beat is due HEARTBEAT_S after the claim's (stored with the claim, before the state
+    # was computed): a slow start beats at its first chunk.
+    claimed_at = float(((turn.meta or {}).get("generation") or {}).get("beat", 0)) or time.time()
+    next_beat = time.monotonic() + max(0.0, claimed_at + HEARTBEAT_S - time.time())
     stream = engine.reply_stream(
         persona=version.persona_data,
         scenario=version.scenario_data,
@@ -198,7 +186,7 @@ def _stream(
                     break
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_S
-                Turn.objects.filter(pk=turn.pk).update(meta={**(turn.meta or {}), "generation": _beat()})
+                Turn.objects.filter(pk=turn.pk).update(meta={**(turn.meta or {}), "generation": generation_beat()})
     finally:
         close = getattr(stream, "close", None)
         if close:
@@ -209,7 +197,9 @@ def _stream(
     if live.cancel.is_set() or not text:
         push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
         return None
-    reply = _store_reply(session_id=session.pk, turn=turn, text=text, state=state, engine_name=engine.name)
+    reply = _store_reply(
+        session_id=session.pk, turn=turn, text=text, state=state, state_is_new=state_is_new, engine_name=engine.name
+    )
     if reply is None:
         push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
         return None
@@ -218,9 +208,15 @@ def _stream(
     return reply
 
 
-def persona_reply_generate(*, session_id: int, push: Push, steal_from: int | None = None) -> Turn | None:
-    """Reply to the turn awaiting a reply, then to any turn the trainee sent meanwhile.
+def persona_reply_generate(
+    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn_id: int | None = None,
+    live: LiveGeneration | None = None,
+) -> Turn | None:
+    """Reply to the turn awaiting a reply, then to any turn sent meanwhile (a voice turn).
 
+    ``claimed_turn_id``: the turn whose claim the caller already holds (stored and
+    claimed in one transaction by ``trainee_turn_submit(claim=True)``): no claim write;
+    ``live``: its registration in this process's generation registry, made by the caller.
     ``steal_from``: the trainee turn id of a claim presumed dead (reconnect after
     a crash); the claim is taken over only if it is still that one. Returns the
     last reply stored (None when there was nothing to do or it was cancelled).
@@ -229,27 +225,33 @@ def persona_reply_generate(*, session_id: int, push: Push, steal_from: int | Non
     while True:
         turn = turn_awaiting_reply(session_id=session_id)
         if turn is None:
+            if claimed_turn_id is not None:
+                _release(session_id=session_id, turn_id=claimed_turn_id)
             return last_reply
         session = PracticeSession.objects.select_related("scenario_version").get(pk=session_id)
-        if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != steal_from:
+        held = claimed_turn_id if claimed_turn_id is not None else steal_from
+        if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != held:
             return last_reply  # someone else is generating (or the session ended): the claim would fail
         history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
-        state, state_data = _state_compute(session=session, turn=turn, history=history)
-        if not _claim(session_id=session_id, turn=turn, steal_from=steal_from, state_data=state_data):
+        state, state_is_new = _state_compute(session=session, turn=turn, history=history)
+        if not (held is not None and held == turn.pk and claimed_turn_id is not None) and not _claim(
+            session_id=session_id, turn=turn, steal_from=held
+        ):
             return last_reply  # someone else is generating (or the session ended)
-        if state_data is not None and turn.state_after is not state_data:
-            state = PersonaState.from_dict(turn.state_after)  # applied by an earlier claim of this turn
-        steal_from = None
-        live = generation_register(session_id=session_id, turn_id=turn.pk)
+        steal_from = claimed_turn_id = None
+        if live is None or live.turn_id != turn.pk:
+            live = generation_register(session_id=session_id, turn_id=turn.pk)
         reply, unavailable = None, None
         try:
-            reply = _stream(session=session, turn=turn, state=state, history=history, live=live, push=push)
+            reply = _stream(session=session, turn=turn, state=state, state_is_new=state_is_new, history=history,
+                            live=live, push=push)
         except PersonaEngineUnavailable as exc:
             unavailable = exc
         finally:
-            generation_unregister(live=live)
             if reply is None:  # a stored reply released the claim in the same transaction
                 _release(session_id=session_id, turn_id=turn.pk)
+            generation_unregister(live=live)  # after the release: "live" here means the claim is held
+            live = None
         if unavailable is not None:
             # Released before the notice: "Try again" right after it must find the slot free.
             logger.warning("session %s: persona engine unavailable: %s", session_id, unavailable.message)

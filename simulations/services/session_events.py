@@ -1,6 +1,8 @@
 """What the session page is sent: events of {"kind", "html", "data"}.
 
-``html`` is htmx out-of-band swaps keyed by stable element ids (the page feeds
+``html`` is htmx out-of-band swaps keyed by stable element ids, rendered by the
+partials in ``templates/simulations/session/`` (no markup is built here or in the
+page's script; a reply chunk carries only text in ``data``) (the page feeds
 it to ``htmx.swap`` with swapStyle "none", the same handling the feedback app's
 pushes get); ``data`` carries small JSON extras for the page's script. The same
 events go through the channel layer group whether they come from the web
@@ -15,49 +17,48 @@ once stored) with its text in ``reply-text-<trainee turn id>``,
 from __future__ import annotations
 
 from django.template.loader import render_to_string
-from django.utils.html import escape, format_html
 
 from simulations.models import Turn
 
-
-def turn_html(*, turn: Turn, streaming: bool = False) -> str:
-    return render_to_string("simulations/session/_turn.html", {"turn": turn, "streaming": streaming})
+_APPEND = "simulations/session/_push_append.html"  # a partial appended to the conversation
+_DELETE = "simulations/session/_push_delete.html"  # an element removed
 
 
 def turn_event(*, turn: Turn) -> dict:
     """A stored trainee turn, appended to the conversation."""
-    html = f'<div hx-swap-oob="beforeend:#chat-log">{turn_html(turn=turn)}</div>'
+    html = render_to_string(_APPEND, {"turn": turn})
     return {"kind": "turn", "html": html, "data": {"turn_id": turn.pk, "client_id": turn.client_id}}
 
 
 def reply_start_event(*, trainee_turn_id: int, text: str = "") -> dict:
-    html = render_to_string(
-        "simulations/session/_reply_streaming.html", {"reply_for": trainee_turn_id, "text": text}
-    )
-    return {
-        "kind": "reply-start",
-        "html": f'<div hx-swap-oob="beforeend:#chat-log">{html}</div>',
-        "data": {"reply_for": trainee_turn_id, "length": len(text)},
-    }
+    """The streaming reply's bubble (``_reply_streaming.html``, the one markup source for it),
+    with the text streamed so far for a page that joins mid-stream."""
+    html = render_to_string(_APPEND, {"streaming": True, "reply_for": trainee_turn_id, "text": text})
+    return {"kind": "reply-start", "html": html, "data": {"reply_for": trainee_turn_id, "length": len(text)}}
 
 
 def reply_chunk_event(*, trainee_turn_id: int, text: str, offset: int) -> dict:
-    """``offset``: where ``text`` starts in the reply, so a page that already has it skips it."""
-    html = f'<span hx-swap-oob="beforeend:#reply-text-{trainee_turn_id}">{escape(text)}</span>'
-    return {"kind": "reply-chunk", "html": html, "data": {"reply_for": trainee_turn_id, "offset": offset, "text": text}}
+    """No markup: the page appends ``text`` to ``#reply-text-<id>`` as text, skipping what it
+    already has (``offset``: where ``text`` starts in the reply; a page that joined mid-stream
+    already holds the start)."""
+    return {"kind": "reply-chunk", "html": "", "data": {"reply_for": trainee_turn_id, "offset": offset, "text": text}}
 
 
 def reply_done_event(*, reply: Turn) -> dict:
-    html = turn_html(turn=reply).replace("<article ", '<article hx-swap-oob="outerHTML" ', 1)
+    """``html`` replaces the streaming bubble with the stored reply; ``data.append_html`` is the
+    same partial appended, for a page that never saw the bubble (it reconnected meanwhile)."""
     return {
         "kind": "reply-done",
-        "html": html,
-        "data": {"reply_for": reply.reply_to_id, "turn_id": reply.pk, "text": reply.text},
+        "html": render_to_string("simulations/session/_turn.html", {"turn": reply, "replace": True}),
+        "data": {
+            "reply_for": reply.reply_to_id, "turn_id": reply.pk, "text": reply.text,
+            "append_html": render_to_string(_APPEND, {"turn": reply}),
+        },
     }
 
 
 def reply_cancelled_event(*, trainee_turn_id: int) -> dict:
-    html = f'<div id="reply-{trainee_turn_id}" hx-swap-oob="delete"></div>'
+    html = render_to_string(_DELETE, {"element_id": f"reply-{trainee_turn_id}"})
     return {"kind": "reply-cancelled", "html": html, "data": {"reply_for": trainee_turn_id}}
 
 
@@ -76,7 +77,7 @@ def notice_event(*, message: str, level: str = "error", retry: bool = False, ext
 
 
 def voice_pending_delete_html(*, clip_id: int) -> str:
-    return format_html('<div id="voice-pending-{}" hx-swap-oob="delete"></div>', clip_id)
+    return render_to_string(_DELETE, {"element_id": f"voice-pending-{clip_id}"})
 
 
 def transcript_event(*, turn: Turn, clip_id: int) -> dict:

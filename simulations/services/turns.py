@@ -15,6 +15,7 @@ from django.db.models import Max
 
 from simulations.events import turn_stored_announce
 from simulations.models import PracticeSession, Turn
+from simulations.services.generations import generation_beat, generation_is_stale, generation_live
 
 
 class TurnRejected(Exception):  # noqa: N818 - reads as what happened to the turn
@@ -46,10 +47,29 @@ def turn_next_index(*, session_id: int) -> int:
     return 0 if current is None else current + 1
 
 
+BUSY_MESSAGE = "Your partner is still answering your last message. Send this one once their reply has arrived."
+
+
+def _claim_is_live(*, session_id: int, turn_id: int) -> bool:
+    """Held by a generation of this process (known from its registry, even while it is still
+    computing the persona state), or elsewhere with a recent heartbeat."""
+    live = generation_live(session_id=session_id)
+    if live is not None and live.turn_id == turn_id:
+        return True
+    meta = Turn.objects.filter(pk=turn_id).values_list("meta", flat=True).first()
+    return not generation_is_stale(turn=Turn(meta=meta or {}))
+
+
 def trainee_turn_submit(
-    *, session_id: int, text: str, client_id: str, source: str = Turn.Source.TEXT, meta: dict | None = None
+    *, session_id: int, text: str, client_id: str, source: str = Turn.Source.TEXT, meta: dict | None = None,
+    claim: bool = False,
 ) -> tuple[Turn, bool]:
-    """Store the trainee's turn once per client id: (turn, created)."""
+    """Store the trainee's turn once per client id: (turn, created).
+
+    ``claim``: also claim the session's generation slot for the new turn, in the same
+    transaction (the reply runner then generates without another write). A turn sent
+    while a reply is still being generated is refused ("busy"), never merged with the
+    one being answered: each message gets its own reply, in order."""
     text = (text or "").strip()
     if not text:
         raise TurnRejected("empty", "Type a message before sending.")
@@ -61,9 +81,17 @@ def trainee_turn_submit(
         with transaction.atomic():
             # Row lock (PostgreSQL; SQLite's IMMEDIATE transaction already serialises)
             # so two turns of one session never take the same index.
-            session = PracticeSession.objects.select_for_update().only("status").get(pk=session_id)
+            session = (
+                PracticeSession.objects.select_for_update().only("status", "generating_for_turn").get(pk=session_id)
+            )
             if session.status != PracticeSession.Status.ACTIVE:
                 raise TurnRejected("ended", "This session has ended; start a new one to keep practising.")
+            if claim:
+                if session.generating_for_turn_id is not None and _claim_is_live(
+                    session_id=session_id, turn_id=session.generating_for_turn_id
+                ):
+                    raise TurnRejected("busy", BUSY_MESSAGE)
+                meta = {**(meta or {}), "generation": generation_beat()}
             turn = Turn.objects.create(
                 session_id=session_id,
                 index=turn_next_index(session_id=session_id),
@@ -73,6 +101,8 @@ def trainee_turn_submit(
                 client_id=client_id,
                 meta=meta or {},
             )
+            if claim:
+                PracticeSession.objects.filter(pk=session_id).update(generating_for_turn=turn)
             turn_stored_announce(turn_id=turn.pk, session_id=session_id)
     except IntegrityError:
         # The same client id raced in from another connection: that one won.

@@ -23,6 +23,16 @@
   const swapOob = (html) => { if (html) htmx.swap(document.body, html, { swapStyle: "none" }); };
   const setStatus = (text) => { if (statusEl) statusEl.textContent = text; };
   const clearNotice = () => { const n = document.getElementById("session-notice"); if (n) n.innerHTML = ""; };
+  // A notice raised in the page (microphone errors): the server-rendered notice partial
+  // (<template id="notice-template">) with its text set, never markup built here.
+  function showNotice(message) {
+    const template = document.getElementById("notice-template");
+    const current = document.getElementById("session-notice");
+    if (!template || !current) return;
+    const notice = template.content.firstElementChild.cloneNode(true);
+    notice.querySelector("[data-testid=session-notice-text]").textContent = message;
+    current.replaceWith(notice);
+  }
 
   // --- replies spoken with the browser's speech synthesis -----------------------
   const hintEl = document.getElementById("persona-voice-hint");
@@ -49,21 +59,8 @@
   }
 
   // --- server pushes -------------------------------------------------------------
-  function ensureStreamingBubble(replyFor) {
-    let text = document.getElementById("reply-text-" + replyFor);
-    if (!text) {
-      const article = document.createElement("article");
-      article.id = "reply-" + replyFor;
-      article.className = "bubble persona streaming";
-      article.dataset.testid = "persona-message";
-      article.dataset.streaming = "true";
-      article.innerHTML = '<span class="who">Partner</span><span class="text" id="reply-text-' + replyFor + '"></span>';
-      log.appendChild(article);
-      text = document.getElementById("reply-text-" + replyFor);
-    }
-    return text;
-  }
-
+  // Every piece of markup comes from the server's templates (msg.html, data.append_html);
+  // the script only appends streamed text and dedupes (reconnects, resends).
   const handlers = {
     turn(msg) {
       outbox.delete(msg.data.client_id);
@@ -79,7 +76,8 @@
       if (!existing) swapOob(msg.html);
     },
     "reply-chunk"(msg) {
-      const text = ensureStreamingBubble(msg.data.reply_for);
+      const text = document.getElementById("reply-text-" + msg.data.reply_for);
+      if (!text) return; // no bubble yet: its reply-start (with the text so far) or reply-done brings it
       const have = text.textContent.length;
       const offset = msg.data.offset;
       const chunk = msg.data.text;
@@ -89,8 +87,7 @@
     "reply-done"(msg) {
       const bubble = document.getElementById("reply-" + msg.data.reply_for);
       if (bubble && !bubble.dataset.streaming) return; // already final (duplicate)
-      if (!bubble) ensureStreamingBubble(msg.data.reply_for);
-      swapOob(msg.html);
+      swapOob(bubble ? msg.html : msg.data.append_html); // replace the streaming bubble, or append the reply
       speak(msg.data.text);
     },
     ended(msg) {
@@ -105,6 +102,12 @@
     const msg = JSON.parse(event.data);
     if (msg.type === "error") {
       swapOob(msg.html);
+      if (msg.client_id && (msg.code === "busy" || msg.code === "overloaded")) {
+        // Not stored: the trainee's text goes back into the box to send again.
+        const text = outbox.get(msg.client_id);
+        const box = document.getElementById("chat-input");
+        if (box && text && !box.value.trim()) box.value = text;
+      }
       if (msg.client_id && msg.code !== "rate-limit") outbox.delete(msg.client_id);
       return;
     }
@@ -206,13 +209,13 @@
           mic.setAttribute("aria-pressed", "false");
           mic.textContent = "Record";
           const blob = new Blob(chunks, { type: (recorder.mimeType || mime || "audio/webm") });
-          upload(blob).catch(() => swapOob('<div id="session-notice" class="notice notice-error" data-testid="session-notice" hx-swap-oob="true">The recording could not be sent. Check your connection and try again.</div>'));
+          upload(blob).catch(() => showNotice("The recording could not be sent. Check your connection and try again."));
         });
         recorder.start();
         mic.setAttribute("aria-pressed", "true");
         mic.textContent = "Stop recording";
       } catch (e) {
-        swapOob('<div id="session-notice" class="notice notice-error" data-testid="session-notice" hx-swap-oob="true">The microphone is not available: ' + (e && e.message ? e.message.replace(/[<>&]/g, "") : "permission denied") + "</div>");
+        showNotice("The microphone is not available: " + (e && e.message ? e.message : "permission denied"));
       }
     });
   }

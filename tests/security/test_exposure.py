@@ -63,7 +63,6 @@ def _leaks(content: bytes | str, secrets: list[str]) -> list[str]:
 @pytest.fixture
 def cbt(transactional_db, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr("simulations.consumers.warm_up_in_background", lambda: None)
     results = starter_packs_load()
     assert all(r.ok for r in results.values()), {k: r.summary() for k, r in results.items()}
     scenario = Scenario.objects.filter(persona__kind="cbt-patient").select_related("current_version").order_by("slug").first()

@@ -24,8 +24,6 @@ FOREIGN = (b"origin", b"http://evil.example.com")
 @pytest.fixture
 def w(transactional_db, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # no model warm-up thread: these tests never need a reply
-    monkeypatch.setattr("simulations.consumers.warm_up_in_background", lambda: None)
     return world_make()
 
 

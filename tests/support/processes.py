@@ -62,16 +62,20 @@ def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Pope
         web_command(host="127.0.0.1", port=port, workers=1),  # the server `make run` uses
         cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
-    wait_for_port(port, proc=proc, timeout=60)
+    wait_for_port(port, proc=proc, timeout=180)  # listening once its engines are warm (ASGI lifespan)
     return proc
 
 
-def start_worker(*, log_path: Path, queues: str = "realtime,speech,analysis", **extra_env: str) -> subprocess.Popen:
+def start_worker(
+    *, log_path: Path, queues: str = "realtime,speech,analysis", beat: bool = False, **extra_env: str
+) -> subprocess.Popen:
+    """``beat``: also run Celery beat in the worker (periodic tasks), as `manage.py serve` does."""
     log = log_path.open("ab")
+    beat_args = ["--beat", "--schedule", str(log_path.with_suffix(".beat-schedule"))] if beat else []
     return subprocess.Popen(  # noqa: S603
         [str(BIN / "celery"), "-A", "trainer_app", "worker", "--pool", "threads", "--concurrency", "4",
          "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@%h"],
+         "--hostname", f"test-{os.getpid()}@%h", *beat_args],
         cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
 
@@ -99,13 +103,3 @@ def stop(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
             proc.kill()
             proc.wait()
 
-
-def start_beat(*, log_path: Path, schedule_path: Path, **extra_env: str) -> subprocess.Popen:
-    """Celery beat as `manage.py serve` starts it (periodic tasks from settings)."""
-    from trainer_app.management.commands.serve import beat_command
-
-    command = beat_command(bin_dir=str(BIN))
-    command[command.index("--schedule") + 1] = str(schedule_path)
-    log = log_path.open("ab")
-    return subprocess.Popen(command, cwd=REPO, env=process_env(**extra_env), stdout=log,  # noqa: S603
-                            stderr=subprocess.STDOUT)

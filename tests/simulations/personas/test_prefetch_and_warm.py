@@ -114,7 +114,7 @@ def test_a_failed_embedding_is_not_left_in_flight(monkeypatch):
 
 
 def test_reply_paths_warm_renders_partials_and_builds_llm_types_without_a_request(settings):
-    from simulations.consumers import _reply_paths_warm
+    from simulations.services.warm_up import _reply_paths_warm
 
     settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there: a request would fail
     settings.LLM_MODEL = "warm-model"

@@ -16,19 +16,14 @@ def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
     if os.environ.get("WEB_SERVER", "uvicorn") == "daphne":
         return [os.path.join(bin_dir, "daphne"), "-b", host, "-p", str(port), "trainer_app.asgi:application"]
     # One Python process is held to one core by the GIL; several uvicorn worker
-    # processes share the port so the web tier can use every core.
+    # processes share the port so the web tier can use every core. The lifespan
+    # start-up warms the engines before a process serves (trainer_app/asgi.py).
+    # No per-message deflate: a streamed reply's frames are tens of bytes, and
+    # compressing each one cost the event loop more than it saved on the wire.
     return [
         os.path.join(bin_dir, "uvicorn"), "trainer_app.asgi:application", "--host", host, "--port", str(port),
-        "--workers", str(workers), "--ws", "websockets", "--lifespan", "off", "--no-access-log",
-        "--log-level", "warning",
-    ]
-
-
-def beat_command(*, bin_dir: str) -> list[str]:
-    """Celery beat: sends the periodic tasks of settings.CELERY_BEAT_SCHEDULE (retention purge, ...)."""
-    return [
-        os.path.join(bin_dir, "celery"), "-A", "trainer_app", "beat", "--loglevel", "WARNING",
-        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+        "--workers", str(workers), "--ws", "websockets", "--ws-per-message-deflate", "false",
+        "--lifespan", "on", "--no-access-log", "--log-level", "warning",
     ]
 
 
@@ -49,20 +44,22 @@ class Command(BaseCommand):
         # conversation does not (measured: 100 sessions on 2 cores, reply p95 ~900 ms when feedback
         # shared the web's priority, ~75 ms at nice 10). They still get every idle cycle.
         # WORKER_NICE=0 gives them the same priority.
-        def worker(queues: str, name: str, concurrency: int) -> list[str]:
+        def worker(queues: str, name: str, concurrency: int, *extra: str) -> list[str]:
             return [
                 os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
                 "--concurrency", str(concurrency), "-Q", queues, "--hostname", f"{name}@%h",
-                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                "--loglevel", "INFO", "--without-gossip", "--without-mingle", *extra,
             ]
+
+        # The feedback worker also runs Celery beat (the periodic live-feedback sweep, settings.CELERY_BEAT_SCHEDULE).
+        beat = ["--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
 
         nice = int(os.environ.get("WORKER_NICE", "10"))
         lower = (lambda: os.nice(nice)) if nice > 0 else None
         procs = [
-            subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency), preexec_fn=lower),  # noqa: S603, PLW1509
+            subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency, *beat), preexec_fn=lower),  # noqa: S603, PLW1509
             subprocess.Popen(worker("speech", "speech", 2)),  # noqa: S603
             subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
-            subprocess.Popen(beat_command(bin_dir=bin_dir), preexec_fn=lower),  # noqa: S603, PLW1509
         ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")

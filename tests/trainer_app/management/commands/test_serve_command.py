@@ -40,8 +40,8 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     monkeypatch.delenv("WORKER_NICE", raising=False)
     call_command("serve", "--port", "8765")
     workers = [p for p in launched if "celery" in p.args[0] and "worker" in p.args]
-    beat = [p for p in launched if "celery" in p.args[0] and "beat" in p.args]
-    assert len(beat) == 1  # periodic tasks (retention purge) are sent
+    beat = [p for p in launched if "celery" in p.args[0] and "--beat" in p.args]
+    assert len(beat) == 1  # one beat sends the periodic tasks (feedback sweep, retention purge)
     web = [p for p in launched if "uvicorn" in p.args[0] or "daphne" in p.args[0]]
     assert len(web) == 1 and web[0].kwargs["env"]["ENGINES_WARM_ON_START"] == "1"
     by_queue = {_queues(p): p for p in workers}

@@ -1,0 +1,102 @@
+"""scripted_ws_capacity_turns_per_s: the highest turn rate the app answers in time.
+
+The load is stepped up (BENCH_CAPACITY_RATES, turns per second; default 25, 50,
+75, 100, 150): at each rate, rate x 2 pages (each its own trainee and session,
+a turn every 2 s, as in scripted_ws_p95_ms) send turns for
+BENCH_CAPACITY_STEP_S seconds. A step passes when first-reply p95 <= 250 ms,
+no turn is lost (stored, answered, reply pushed) and no turn is refused; the
+figure is the last rate that passed (the steps stop at the first failure).
+Each step also reports the web tier's CPU per turn (ms of CPU time of the web
+processes, over turns sent), and what the pages saw above capacity (refusals
+with "your partner needs a moment", never a silent wait)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from bench.common import App, WsClient, django_setup, figure, login_cookie, pct, session_start, summary, trainee_create
+from bench.scripted import INTERVAL_S, _db_verify, _run
+from bench.utterances import FAMILIES, ORDER
+
+RATES = [int(r) for r in os.environ.get("BENCH_CAPACITY_RATES", "25,50,75,100,150").split(",") if r.strip()]
+STEP_S = float(os.environ.get("BENCH_CAPACITY_STEP_S", "20"))
+P95_LIMIT_MS = 250.0
+
+
+def _pages(n: int, tag: str):
+    sessions, cookies, plans = [], [], []
+    for i in range(n):
+        family = FAMILIES[ORDER[i % 3]]
+        slug = family["scenarios"][(i // 3) % len(family["scenarios"])]
+        user = trainee_create(f"cap{tag}-{i}")
+        sessions.append(session_start(user, slug))
+        cookies.append(login_cookie(user))
+        plans.append((family["lines"], (i * 7) % len(family["lines"])))
+    return sessions, cookies, plans
+
+
+def _step(app: App, rate: int) -> dict:
+    import bench.scripted as scripted
+
+    n = max(1, int(round(rate * INTERVAL_S)))
+    sessions, cookies, plans = _pages(n, f"{rate}")
+    clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
+    scripted.DURATION_S, saved = STEP_S, scripted.DURATION_S
+    try:
+        run_info = asyncio.run(_run(app, clients, plans))
+    finally:
+        scripted.DURATION_S = saved
+    latencies = [c.first_chunk[c.turn_ids[cid]] - sent for c in clients for cid, sent in c.sent.items()
+                 if c.turn_ids.get(cid) in c.first_chunk]
+    errors = [e for c in clients for e in c.errors]
+    codes: dict[str, int] = {}
+    for e in errors:
+        codes[e["code"]] = codes.get(e["code"], 0) + 1
+    verify = _db_verify(clients, [s.pk for s in sessions])
+    refused = {e["client_id"] for e in errors if e["code"] in ("overloaded", "busy")}
+    lost = [x for x in verify["lost"] if x["client_id"] not in refused]  # refused turns were never stored
+    sent = sum(len(c.sent) for c in clients)
+    p95 = pct(latencies, 95)
+    web_cpu_s = run_info["cpu_seconds_during_run"].get("web", 0.0)
+    passed = p95 is not None and p95 <= P95_LIMIT_MS and not errors and not verify["lost"] and not run_info["connect_errors"]
+    return {
+        "rate_turns_per_s": rate, "pages": n, "turns_sent": sent, "passed": passed,
+        "first_reply_ms": summary(latencies), "p95_ms": None if p95 is None else round(p95, 1),
+        "refused": codes, "lost_turns_not_refused": len(lost), "lost_examples": lost[:3],
+        "web_cpu_ms_per_turn": round(1000 * web_cpu_s / sent, 1) if sent else None,
+        "worker_cpu_ms_per_turn": round(1000 * run_info["cpu_seconds_during_run"].get("worker", 0.0) / sent, 1)
+        if sent else None,
+        "run": run_info,
+    }
+
+
+def run() -> dict:
+    t_start = time.perf_counter()
+    app = App(name="capacity")
+    try:
+        app.prepare()
+        django_setup(app.var_dir)
+        app.start()
+        steps = []
+        for rate in RATES:
+            step = _step(app, rate)
+            steps.append(step)
+            if not step["passed"]:
+                break
+        passing = [s["rate_turns_per_s"] for s in steps if s["passed"]]
+        capacity = max(passing) if passing else 0
+        at_capacity = next((s for s in steps if s["rate_turns_per_s"] == capacity), None)
+        return {
+            "scripted_ws_capacity_turns_per_s": figure(
+                value=capacity, baseline=100, baseline_is="the 100-session load of scripted_ws_p95_ms (50 turns/s) x 2",
+                target=">= 100", unit="turns/s", n=len(steps),
+                criterion=f"first-reply p95 <= {P95_LIMIT_MS:.0f} ms, no turn lost or refused, for {STEP_S:.0f} s",
+                web_cpu_ms_per_turn_at_capacity=at_capacity and at_capacity["web_cpu_ms_per_turn"],
+                steps=steps,
+            ),
+            "_timings": {"capacity_total_s": round(time.perf_counter() - t_start, 1), **app.timings},
+        }
+    finally:
+        app.stop()

@@ -1,0 +1,160 @@
+"""The reply runner: one reply per message in order (or a visible refusal), admission control
+under overload, cancellation that ends the generation's thread, and access withdrawn live."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+from django.test import override_settings
+
+from simulations.models import PracticeSession, Turn
+from simulations.services import persona_replies
+from simulations.services.generations import generation_live
+from simulations.services.reply_runner import reply_runner, reply_runner_stop
+from tests.simulations.sessions.helpers import communicator_for, receive_until, session_setup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def setup(transactional_db):
+    cache.clear()
+    yield session_setup()
+    cache.clear()
+
+
+class _SlowEngine:
+    name = "slow-test"
+    production = False
+
+    def __init__(self, words: int = 20, delay_s: float = 0.05, hold: bool = False):
+        self.words, self.delay_s = words, delay_s
+        self.release = threading.Event()  # with ``hold``, the reply waits after its first word until set
+        if not hold:
+            self.release.set()
+
+    def reply_stream(self, **kwargs):
+        for i in range(self.words):
+            yield f"word{i} "
+            self.release.wait(timeout=60)
+            time.sleep(self.delay_s)
+
+
+async def _connected(user, session_id):
+    communicator = await communicator_for(user, session_id)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def _turns(session_id):
+    return list(Turn.objects.filter(session_id=session_id).order_by("index").values_list("speaker", "text", "reply_to_id"))
+
+
+async def test_a_second_message_during_a_reply_is_refused_visibly_then_answered_in_order(setup, monkeypatch):
+    engine = _SlowEngine(hold=True)
+    monkeypatch.setattr(persona_replies, "persona_engine_for", lambda **kwargs: engine)
+    session_id = setup["session"].pk
+    page = await _connected(setup["trainee"], session_id)
+    await page.send_json_to({"type": "turn", "text": "First question?", "client_id": "m-1"})
+    await receive_until(page, "reply-chunk", timeout=90)  # the process's first reply loads the models
+    await page.send_json_to({"type": "turn", "text": "Second question?", "client_id": "m-2"})
+    messages = await receive_until(page, "error")
+    error = messages[-1]
+    assert error["code"] == "busy" and error["client_id"] == "m-2" and "still answering" in error["message"]
+    assert 'data-testid="session-notice"' in error["html"]
+    engine.release.set()
+    messages = await receive_until(page, "reply-done")  # the first reply carries on
+    first_turn = next(m for m in messages if m.get("kind") == "reply-done")["data"]["reply_for"]
+    await page.send_json_to({"type": "turn", "text": "Second question?", "client_id": "m-2"})
+    messages = await receive_until(page, "reply-done")
+    second_turn = messages[-1]["data"]["reply_for"]
+    turns = await database_sync_to_async(_turns)(session_id)
+    assert [(s, r) for s, _, r in turns] == [
+        ("persona", None), ("trainee", None), ("persona", first_turn), ("trainee", None), ("persona", second_turn),
+    ]
+    assert [t for s, t, _ in turns if s == "trainee"] == ["First question?", "Second question?"]
+    await page.disconnect()
+
+
+async def test_over_capacity_a_turn_is_refused_with_a_visible_message_and_nothing_is_stored(setup):
+    page = await _connected(setup["trainee"], setup["session"].pk)
+    with override_settings(REPLY_RUNNER_QUEUE_MAX=0):  # every generation thread "busy"
+        await page.send_json_to({"type": "turn", "text": "Are you there?", "client_id": "o-1"})
+        error = (await receive_until(page, "error"))[-1]
+    assert error["code"] == "overloaded" and "needs a moment" in error["message"] and error["client_id"] == "o-1"
+    assert 'data-testid="session-notice"' in error["html"]
+    assert await database_sync_to_async(Turn.objects.filter(speaker="trainee").count)() == 0
+    await page.send_json_to({"type": "turn", "text": "Are you there?", "client_id": "o-1"})  # capacity is back
+    await receive_until(page, "reply-done", timeout=90)
+    await page.disconnect()
+
+
+async def test_cancelling_the_runner_ends_the_generation_thread_and_releases_the_claim(setup, monkeypatch):
+    engine = _SlowEngine(words=400)  # 20 s if nothing stopped it
+    monkeypatch.setattr(persona_replies, "persona_engine_for", lambda **kwargs: engine)
+    session_id = setup["session"].pk
+    page = await _connected(setup["trainee"], session_id)
+    await page.send_json_to({"type": "turn", "text": "Tell me everything.", "client_id": "c-1"})
+    await receive_until(page, "reply-chunk", timeout=90)
+    tasks = set(reply_runner()._tasks)
+    assert tasks
+    reply_runner_stop()  # the lifespan shutdown hook
+    await asyncio.wait(tasks, timeout=5)
+    assert all(t.done() for t in tasks)
+    deadline = time.monotonic() + 5
+    while generation_live(session_id=session_id) is not None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert generation_live(session_id=session_id) is None  # the thread stopped at its next chunk
+    session = await database_sync_to_async(PracticeSession.objects.get)(pk=session_id)
+    assert session.generating_for_turn_id is None  # released before it left the registry
+    await page.disconnect()
+
+
+async def _closed_with(communicator, code: int, timeout: float = 10.0) -> list[dict]:
+    """Frames received until the socket is closed with ``code``."""
+    seen = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        assert left > 0, f"not closed within {timeout} s; got {seen}"
+        output = await communicator.receive_output(timeout=left)
+        if output["type"] == "websocket.close":
+            assert output.get("code") == code
+            return seen
+        seen.append(output)
+
+
+async def test_an_instructor_removed_from_the_cohort_loses_the_open_socket_within_seconds(setup):
+    from trainer_app.models import Cohort
+
+    session_id = setup["session"].pk
+    watcher = await _connected(setup["instructor"], session_id)
+    assert await watcher.receive_nothing(timeout=0.3)
+
+    def remove():
+        Cohort.objects.get(owner=setup["instructor"]).members.remove(setup["trainee"])
+
+    await database_sync_to_async(remove)()
+    frames = await _closed_with(watcher, 4403)
+    assert any("no longer have access" in f.get("text", "") for f in frames)
+
+
+async def test_a_watcher_frame_rechecks_access(setup):
+    from trainer_app.models import Cohort
+
+    session_id = setup["session"].pk
+    watcher = await _connected(setup["instructor"], session_id)
+
+    def remove_quietly():  # as a raw UPDATE would: no signal
+        Cohort.members.through.objects.filter(user_id=setup["trainee"].pk).delete()
+
+    await database_sync_to_async(remove_quietly)()
+    await watcher.send_json_to({"type": "turn", "text": "hello", "client_id": "w-1"})
+    frames = await _closed_with(watcher, 4403)
+    assert any("no longer have access" in f.get("text", "") for f in frames)
