@@ -281,15 +281,16 @@ AMI_FILES = ("sample", "trn01", "trn02", "trn03", "trn04", "trn05")
 
 
 @pytest.fixture(scope="module")
-def ami_ders(shared_data):
+def ami_ders():
     """Per-file DER of the embedded backend on the shared AMI clips (computed once for the module)."""
     from django.test import override_settings
 
+    from tests.conftest import SHARED_DATA  # the shared_data fixture is per test; this one is per module
     from trainer_app.engines.speech.audio import audio_decode
     from trainer_app.engines.speech.diarization import diarize
     from trainer_app.engines.speech.diarization_eval import der_components, der_metric, rttm_read, turns_annotation
 
-    ami = shared_data / "ami"
+    ami = SHARED_DATA / "ami"
     if not (ami / "sample.wav").is_file():
         pytest.skip(f"AMI clips not found in {ami}")
     references = {**rttm_read(path=ami / "sample.rttm"), **rttm_read(path=ami / "train.rttm")}
