@@ -49,10 +49,10 @@ from feedback.models import (
 )
 from feedback.models.recordings import SPEECH_STAGES, STAGES
 from trainer_app.engines.speech.errors import NoSpeechDetected, SpeechError
+from trainer_app.engines.speech.pipeline import MAX_WINDOW_S, regions_group
 
 logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
-MAX_WINDOW_S = 28.0
 # Share of the whole pipeline each stage takes (for the progress bar and the time left).
 STAGE_WEIGHTS = {"decode": 2, "vad": 4, "diarize": 20, "asr": 60, "clean": 6, "roles": 1, "analysis": 7}
 VOICE_CHECK_LOGPROB = -0.6
@@ -325,14 +325,8 @@ def stage_diarize(*, recording: Recording, row: RecordingStage) -> bool:
 
 
 def asr_windows(*, regions: list[tuple[float, float]], max_span_s: float = MAX_WINDOW_S) -> list[tuple[float, float]]:
-    """Consecutive speech regions merged into windows no longer than Whisper's 30 s."""
-    windows: list[tuple[float, float]] = []
-    for start, end in regions:
-        if windows and end - windows[-1][0] <= max_span_s:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return windows
+    """Consecutive speech regions merged into windows no longer than Whisper's 30 s (the engine's own grouping)."""
+    return regions_group(regions=regions, max_span_s=max_span_s)
 
 
 def stage_asr(*, recording: Recording, row: RecordingStage) -> bool:

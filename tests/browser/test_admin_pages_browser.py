@@ -122,8 +122,9 @@ def test_instructor_sees_only_their_own_cohorts_and_admin_sees_all(page):
     page.wait_for_url("**/cohorts/")
     rows = page.get_by_test_id("cohort-row")
     expect(rows).to_have_count(2)
-    expect(rows.filter(has_text="Tuesday group").locator("td")).to_have_text(["Tuesday group", instructor.username, "2"])
-    expect(rows.filter(has_text="Friday group").locator("td")).to_have_text(["Friday group", instructor.username, "0"])
+    exams = re.compile("take scenarios as exams")  # the cohort's exam switch (unticked)
+    expect(rows.filter(has_text="Tuesday group").locator("td")).to_have_text(["Tuesday group", instructor.username, "2", exams])
+    expect(rows.filter(has_text="Friday group").locator("td")).to_have_text(["Friday group", instructor.username, "0", exams])
     expect(page.get_by_test_id("cohort-table")).not_to_contain_text("Someone else's group")
 
     page.get_by_test_id("logout").click()

@@ -8,6 +8,7 @@ from django.urls import reverse
 from feedback.models import Assessment, FormulationWorksheet
 from feedback.services.assessments import session_turns_unassessed, turn_assess
 from feedback.services.formulation import worksheet_save, worksheet_score
+from feedback.services.live import live_assessment_record
 from feedback.services.reviews import review_record
 from feedback.tasks import live_assess_session_rest, live_assess_turn
 from tests.factories import TEST_PASSWORD
@@ -40,6 +41,7 @@ def test_task_run_twice_stores_and_pushes_once(dear_man, push):
     p = people()
     session = session_make(trainee=p["trainee"], framework_slugs=["dear-man"])
     turn = turn_add(session=session, text="I'd like a raise of two thousand pounds from April, because I've covered the late shift.")
+    live_assessment_record(turn_id=turn.pk, session_id=session.pk)  # the outbox row the turn's transaction writes
     first = live_assess_turn(turn.pk)
     second = live_assess_turn(turn.pk)
     assert len(first) == 1 and second == []
@@ -63,6 +65,7 @@ def test_exam_sessions_are_assessed_without_hints(dear_man, push):
     p = people()
     session = session_make(trainee=p["trainee"], framework_slugs=["dear-man"], exam=True, live_feedback=False)
     turn = turn_add(session=session, text="I want Fridays off.")
+    live_assessment_record(turn_id=turn.pk, session_id=session.pk)
     assert live_assess_turn(turn.pk) == []
     assert Assessment.objects.filter(turn=turn).count() == 1
     assert push.calls == []

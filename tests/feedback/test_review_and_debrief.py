@@ -209,7 +209,7 @@ def test_mi_debrief_has_the_trend_over_earlier_sessions_and_three_things_to_try(
         ],
         "targets": {"reflection_to_question_ratio": 1.0, "percent_complex_reflections": 40, "percent_open_questions": 50},
     })
-    current = session_make(trainee=trainee, framework_slugs=[mi.slug])
+    current = session_make(trainee=trainee, framework_slugs=[mi.slug], status="ended")  # a debrief opens once ended
     earlier = session_make(trainee=trainee, framework_slugs=[mi.slug])
     type(earlier).objects.filter(pk=earlier.pk).update(started_at=current.started_at.replace(year=current.started_at.year - 1))
     assessment_make(turn=turn_add(session=earlier, text="It sounds like you feel stuck."), framework=mi,

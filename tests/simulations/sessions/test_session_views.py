@@ -33,7 +33,8 @@ def test_trainee_sees_history_controls_and_feedback_panel_but_never_state_or_fac
     page = response.content.decode()
     assert page.count('data-testid="trainee-message"') == 1 and page.count('data-testid="persona-message"') == 2
     assert "Hi. I&#x27;m not sure what to say." in page and "Not great, honestly." in page
-    for hook in ("chat-input", "chat-send", "mic-toggle", "end-session", "session-timer", "speak-replies", "feedback-panel"):
+    # the microphone appears once the trainee has agreed to voice recording (docs/privacy.md)
+    for hook in ("chat-input", "chat-send", "voice-consent-form", "end-session", "session-timer", "speak-replies", "feedback-panel"):
         assert f'data-testid="{hook}"' in page, hook
     assert 'id="feedback-panel"' in page
     assert 'data-testid="persona-state"' not in page and "SECRET-FACT" not in page and "critical father" not in page

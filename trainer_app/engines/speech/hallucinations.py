@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,8 +105,11 @@ def segment_hallucination_reason(
         and segment.avg_logprob < LOW_LOGPROB
     ):
         return "recognizer reports no speech"  # whisper's own silence rule
-    if segment.compression_ratio is not None and segment.compression_ratio > MAX_COMPRESSION_RATIO:
-        return f"repetitive text (compression ratio {segment.compression_ratio:.1f})"
+    ratio = text_compression_ratio(text=segment.text)
+    if segment.compression_ratio is not None and ratio > MAX_COMPRESSION_RATIO:
+        # Judged on the text after loop collapse (whisper's own figure is for the raw decode, which a
+        # collapsed loop no longer is): only text that is still degenerate goes.
+        return f"repetitive text (compression ratio {ratio:.1f})"
     if segment.avg_logprob is not None and segment.avg_logprob < VERY_LOW_LOGPROB:
         return f"recognizer unsure (average log-probability {segment.avg_logprob:.2f})"
     if len(segment.text.split()) >= 8 and text_loop_share(text=segment.text) > MAX_LOOP_SHARE:
@@ -121,18 +125,26 @@ def segments_remove_hallucinations(
     """Return (kept segments, [(dropped segment, reason)])."""
     kept: list[AsrSegment] = []
     dropped: list[tuple[AsrSegment, str]] = []
-    for segment in segments:
+    for original in segments:
+        # Loops collapse first (the words said before a decode looped are real); the rules then judge what is left.
+        segment = original
+        collapsed = text_collapse_loops(text=original.text)
+        if collapsed != original.text:
+            segment = replace(original, text=collapsed, words=_words_collapse_loops(words=original.words))
         reason = segment_hallucination_reason(
             segment=segment, speech_regions=speech_regions, previous_text=kept[-1].text if kept else ""
         )
         if reason:
-            dropped.append((segment, reason))
+            dropped.append((original, reason))
             continue
-        collapsed = text_collapse_loops(text=segment.text)
-        if collapsed != segment.text:
-            segment = replace(segment, text=collapsed, words=_words_collapse_loops(words=segment.words))
         kept.append(segment)
     return kept, dropped
+
+
+def text_compression_ratio(*, text: str) -> float:
+    """Whisper's degenerate-decode measure: bytes of the text over bytes of its zlib compression."""
+    data = text.strip().encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def _words_collapse_loops(*, words: tuple) -> tuple:

@@ -85,8 +85,11 @@ def test_a_segment_that_is_mostly_a_loop_is_removed_with_its_reason():
 
     loop = AsrSegment(start=0.0, end=6.0, text="Thank you. " * 12)
     assert segment_hallucination_reason(segment=loop, speech_regions=[(0.0, 6.0)]) == "repeated n-gram loop"
-    looping = AsrSegment(start=0.0, end=6.0, text="okay okay", compression_ratio=3.1)
+    # judged on the text itself (after loop collapse), not only on the decoder's figure
+    looping = AsrSegment(start=0.0, end=6.0, text="Ha" + "ha" * 40, compression_ratio=3.1)
     assert segment_hallucination_reason(segment=looping, speech_regions=[(0.0, 6.0)]).startswith("repetitive text")
+    collapsed = AsrSegment(start=0.0, end=6.0, text="okay okay", compression_ratio=3.1)
+    assert segment_hallucination_reason(segment=collapsed, speech_regions=[(0.0, 6.0)]) == ""
     unsure = AsrSegment(start=0.0, end=6.0, text="the the cat sat", avg_logprob=-1.8, no_speech_prob=0.1)
     assert segment_hallucination_reason(segment=unsure, speech_regions=[(0.0, 6.0)]).startswith("recognizer unsure")
     assert segment_hallucination_reason(segment=AsrSegment(0.0, 6.0, "Keep the needle vertical."), speech_regions=[(0.0, 6.0)]) == ""
