@@ -42,7 +42,16 @@ def users_import_csv(*, text: str) -> UserImportResult:
     row, which may come anywhere in the file). Every bad row is reported by its
     line number and nothing is created when any row is bad.
     """
-    reader = csv.DictReader(io.StringIO(text))
+    # Found by fuzzing: a NUL byte reached PostgreSQL (DataError) and a lone CR broke the csv module.
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return UserImportResult(0, 0, [f"line {line}: contains a NUL byte; is this a text file?"])
+    try:
+        parsed = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        return UserImportResult(0, 0, [f"line 1: not readable as CSV ({exc})"])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    del parsed
     missing = [c for c in ("username", "role") if c not in (reader.fieldnames or [])]
     if missing:
         return UserImportResult(0, 0, [f"line 1: missing column(s) {', '.join(missing)}; expected {','.join(USER_CSV_COLUMNS)}"])
