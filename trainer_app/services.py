@@ -46,19 +46,18 @@ def users_import_csv(*, text: str) -> UserImportResult:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return UserImportResult(0, 0, [f"line {line}: contains a NUL byte; is this a text file?"])
-    try:
-        parsed = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        return UserImportResult(0, 0, [f"line 1: not readable as CSV ({exc})"])
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    del parsed
+    try:
+        records = list(reader)  # parsed once, here, so a malformed file is one clear error
+    except csv.Error as exc:
+        return UserImportResult(0, 0, [f"line {reader.line_num}: not readable as CSV ({exc})"])
     missing = [c for c in ("username", "role") if c not in (reader.fieldnames or [])]
     if missing:
         return UserImportResult(0, 0, [f"line 1: missing column(s) {', '.join(missing)}; expected {','.join(USER_CSV_COLUMNS)}"])
     users = get_user_model().objects
     rows, seen = [], set()
     problems_by_line: dict[int, list[str]] = {}
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in enumerate(records, start=2):
         row = {k: (v or "").strip() for k, v in row.items() if k}
         username, role = row.get("username", ""), row.get("role", "").lower()
         problems = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 
 import pytest
@@ -28,7 +29,7 @@ from simulations.services.packs import pack_import
 from trainer_app.models import Cohort
 from trainer_app.services import users_import_csv
 
-FUZZ = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "40")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 EXAMPLE_TIME_BOUND_S = 10.0
@@ -171,7 +172,7 @@ frames = st.one_of(
 
 
 @pytest.mark.django_db(transaction=True)
-@settings(max_examples=int(__import__("os").environ.get("FUZZ_WS_EXAMPLES", "10")), deadline=None,
+@settings(max_examples=int(os.environ.get("FUZZ_WS_EXAMPLES", "10")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(frames, min_size=1, max_size=15))
 def test_hostile_websocket_frames_get_errors_and_store_nothing(batch, ws_world):
