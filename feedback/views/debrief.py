@@ -47,7 +47,7 @@ def _worksheet_rows(worksheet) -> list[dict]:
             for key in FIELDS]
 
 
-def _worksheet_context(request, session, access: ResultsAccess, form=None) -> dict:
+def _worksheet_context(session, access: ResultsAccess, form=None) -> dict:
     counted = worksheet_counted(session_id=session.pk)
     later = worksheet_latest_after_reveal(session_id=session.pk) if access.results else None
     return {
@@ -72,7 +72,7 @@ def _debrief_page(request: HttpRequest, session, access: ResultsAccess, *, form=
         view.comments = comments.get(view.turn.pk, [])
     context = {"debrief": built, "access": access, "is_cbt": session_is_cbt(session=session),
                "comments": [c for turn in comments.values() for c in turn],
-               **_worksheet_context(request, session, access, form)}
+               **_worksheet_context(session, access, form)}
     return render(request, "feedback/debrief/debrief.html", context, status=status)
 
 
@@ -121,5 +121,5 @@ def formulation_worksheet(request: HttpRequest, session_id: int) -> HttpResponse
         if request.method == "POST" and form is None:
             return redirect(f"{reverse('feedback:debrief', args=[session.pk])}#formulation-worksheet")
         return _debrief_page(request, session, access, form=form, status=status)
-    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(request, session, access, form),
+    return render(request, "feedback/debrief/_worksheet.html", _worksheet_context(session, access, form),
                   status=status)
