@@ -89,6 +89,7 @@ class App:
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
+        self.web_workers = int(self.env.get("WEB_WORKERS", "2"))  # as manage.py serve reads it
         self.proc: subprocess.Popen | None = None
         self.log_path = self.var_dir / "serve.log"
         self.timings: dict[str, float] = {}
@@ -127,15 +128,18 @@ class App:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"serve exited with {self.proc.returncode}; log: {self.log_tail()}")
             log = self.log_text()
+            # Every web process logs its own warm-up: waiting for the first only let the load start while the
+            # other process still embedded every persona's lines (half the CPU, and its figures with it).
             if WorkerHeartbeat.objects.exists() and "feedback assessors warm" in log and (
-                "persona indexes warm" in log or time.time() > deadline - timeout / 2  # web without that warm-up
+                log.count("persona indexes warm") >= self.web_workers
+                or time.time() > deadline - timeout / 2  # web without that warm-up
             ):
                 break
             time.sleep(0.25)
         else:
             raise TimeoutError(f"worker not ready after {timeout} s; log: {self.log_tail()}")
         self.timings["ready_s"] = round(time.perf_counter() - t0, 2)
-        self.timings["web_persona_warm_logged"] = "persona indexes warm" in self.log_text()
+        self.timings["web_persona_warm_logged"] = self.log_text().count("persona indexes warm")
 
     def log_text(self) -> str:
         try:

@@ -234,31 +234,36 @@ def rubric_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, 
     ({"skills": {skill: {label: n}}}, effective labels); ``score(skill, label)`` -> float | None
     (called once per distinct pair)."""
     values: list[SessionValue] = []
-    counts: dict[tuple[str, str], int] = {}  # (skill, label) -> items, over every session
-    scores: dict[tuple[str, str], float | None] = {}
+    counts: dict[str, dict[str, int]] = {}  # skill -> label -> items, over every session
+    scores: dict[str, dict[str, float | None]] = {}  # skill -> label -> score
     append = values.append
+    missing = object()
+    # perf: the hot loop of the cohort dashboard (sessions x skills x labels); the per-skill dicts are
+    # looked up once per skill, not per label.
     for session_id, data in rollups.items():
         where = sessions.get(session_id)
-        if where is None:
+        skills = data.get("skills") if where is not None else None
+        if not skills:
             continue
         trainee_id, started_at = where
-        for skill, labels in (data.get("skills") or {}).items():
+        for skill, labels in skills.items():
+            skill_scores = scores.get(skill)
+            if skill_scores is None:
+                skill_scores = scores[skill] = {}
+                counts[skill] = {}
+            skill_counts = counts[skill]
             total, n = 0.0, 0
             for label, count in labels.items():
-                key = (skill, label)
-                counts[key] = counts.get(key, 0) + count
-                value = scores.get(key, scores)
-                if value is scores:
-                    value = scores[key] = score(skill, label)
+                skill_counts[label] = skill_counts.get(label, 0) + count
+                value = skill_scores.get(label, missing)
+                if value is missing:
+                    value = skill_scores[label] = score(skill, label)
                 if value is not None:
                     total += value * count
                     n += count
             if n:
                 append(SessionValue(trainee_id, session_id, started_at, skill, round(total / n, 3), n))
-    dist: dict[str, dict[str, int]] = {}
-    for (skill, label), n in counts.items():
-        dist.setdefault(skill, {})[label] = n
-    return values, dist
+    return values, {skill: labels for skill, labels in counts.items() if labels}
 
 
 def miti_values_from_rollups(*, rollups: dict[int, dict], sessions: dict[int, tuple[int, dt.datetime]],

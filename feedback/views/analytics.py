@@ -17,6 +17,7 @@ from feedback.forms.analytics import CohortFilterForm
 from feedback.selectors import cohort_analytics as ca
 from feedback.selectors.engine_health import overview
 from trainer_app.decorators import admin_required, instructor_required
+from trainer_app.gc_tuning import gc_paused
 from trainer_app.roles import user_can_view_trainee
 
 EXPORT_TABLES = ("heatmap", "sessions", "items", "trajectories", "volume", "distribution")
@@ -132,15 +133,17 @@ def _page_context(request, cohort, *, with_evidence: bool = True) -> dict:
 @instructor_required
 def cohort_dashboard(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _cohort_or_404(request, cohort_id)
-    context = _page_context(request, cohort)
-    return render(request, "feedback/analytics/cohort.html", context, status=200 if context["form_valid"] else 400)
+    with gc_paused():  # ~100 000 short-lived objects per page (trainer_app.gc_tuning)
+        context = _page_context(request, cohort)
+        return render(request, "feedback/analytics/cohort.html", context, status=200 if context["form_valid"] else 400)
 
 
 @instructor_required
 def cohort_report(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _cohort_or_404(request, cohort_id)
-    context = _page_context(request, cohort)
-    return render(request, "feedback/analytics/report.html", context, status=200 if context["form_valid"] else 400)
+    with gc_paused():
+        context = _page_context(request, cohort)
+        return render(request, "feedback/analytics/report.html", context, status=200 if context["form_valid"] else 400)
 
 
 # --- CSV --------------------------------------------------------------------------------------------------------
