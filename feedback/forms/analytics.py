@@ -20,6 +20,7 @@ class CohortFilterForm(forms.Form):
     sort = forms.ChoiceField(choices=SORTS, required=False)
     skill = forms.CharField(required=False, max_length=80)
     desc = forms.BooleanField(required=False)
+    page = forms.IntegerField(required=False, min_value=1, max_value=100000)
 
     def __init__(self, *args, frameworks: list[tuple[str, str, str]], scenarios: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from trainer_app.decorators import admin_required, instructor_required
 from trainer_app.gc_tuning import gc_paused
 from trainer_app.roles import user_can_view_trainee
 
+HEATMAP_PAGE_SIZE = 50  # trainees per page of the heatmap (sorting and every figure cover the whole cohort)
 EXPORT_TABLES = ("heatmap", "sessions", "items", "trajectories", "volume", "distribution")
 FILTER_KEYS = ("framework", "scenario", "difficulty", "date_from", "date_to", "mode")
 
@@ -66,10 +67,25 @@ def _url_for(name: str):
     return lambda pk: template.replace("987654321", str(pk))
 
 
-def _heat_view(dash: ca.CohortDashboard) -> list[dict]:
+def _heat_page(*, dash: ca.CohortDashboard, requested: int | None, base_query: dict, paginate: bool) -> tuple[list, dict]:
+    """The heatmap rows on the requested page (all of them for the printable report), and the pager."""
+    total = len(dash.rows)
+    if not paginate or total <= HEATMAP_PAGE_SIZE:
+        return dash.rows, {"pages": 1, "number": 1, "start": 1 if total else 0, "end": total, "total": total}
+    pages = -(-total // HEATMAP_PAGE_SIZE)
+    number = min(max(requested or 1, 1), pages)
+    start = (number - 1) * HEATMAP_PAGE_SIZE
+    rows = dash.rows[start:start + HEATMAP_PAGE_SIZE]
+    pager = {"pages": pages, "number": number, "start": start + 1, "end": start + len(rows), "total": total,
+             "previous": urlencode({**base_query, "page": number - 1}) if number > 1 else "",
+             "next": urlencode({**base_query, "page": number + 1}) if number < pages else ""}
+    return rows, pager
+
+
+def _heat_view(dash: ca.CohortDashboard, rows: list) -> list[dict]:
     review_url, profile_url = _url_for("feedback:review_session"), _url_for("feedback:trainee_profile")
     out = []
-    for row in dash.rows:
+    for row in rows:
         cells = []
         for cell in row.cells:
             unit = dash.units.get(cell.skill, "score")
@@ -84,9 +100,13 @@ def _heat_view(dash: ca.CohortDashboard) -> list[dict]:
     return out
 
 
-def _page_context(request, cohort, *, with_evidence: bool = True) -> dict:
+def _page_context(request, cohort, *, with_evidence: bool = True, paginate: bool = True) -> dict:
     form, valid, dash, sorting = _dashboard_from_request(request, cohort, with_evidence=with_evidence)
     query = _filter_query(dash.filters)
+    sort_query = {"sort": sorting["sort"], **({"skill": sorting["skill"]} if sorting["skill"] else {}),
+                  **({"desc": 1} if sorting["desc"] else {})}
+    page_rows, heat_pager = _heat_page(dash=dash, requested=form.cleaned_data.get("page") if valid and request.GET else None,
+                                       base_query={**query, **sort_query}, paginate=paginate)
     names = dash.skill_names
     sort_links = {"name": urlencode({**query, "sort": "name", **({"desc": 1} if sorting["sort"] == "name" and not sorting["desc"] else {})}),
                   "sessions": urlencode({**query, "sort": "sessions", "desc": 1})}
@@ -120,7 +140,7 @@ def _page_context(request, cohort, *, with_evidence: bool = True) -> dict:
     dropped = [dash.trainees[t] for t in dash.engagement.dropped] if dash.engagement else []
     return {
         "cohort": cohort, "form": form, "form_valid": valid, "dash": dash, "query": urlencode(query), "sorting": sorting,
-        "sort_links": sort_links, "columns": columns, "heat": _heat_view(dash), "trajectories": trajectories,
+        "sort_links": sort_links, "columns": columns, "heat": _heat_view(dash, page_rows), "heat_pager": heat_pager, "trajectories": trajectories,
         "summaries": summaries, "weakest": weakest,
         "distribution": cohort_charts.distribution_rows(summaries=dist_summaries, names=dist_names, labels_for=labels_for),
         "volume_chart": cohort_charts.volume_chart(weeks=dash.weeks), "sessions_chart": cohort_charts.sessions_chart(weeks=dash.weeks),
@@ -142,7 +162,7 @@ def cohort_dashboard(request: HttpRequest, cohort_id: int) -> HttpResponse:
 def cohort_report(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _cohort_or_404(request, cohort_id)
     with gc_paused():
-        context = _page_context(request, cohort)
+        context = _page_context(request, cohort, paginate=False)  # printed: every trainee
         return render(request, "feedback/analytics/report.html", context, status=200 if context["form_valid"] else 400)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.files.base import ContentFile
@@ -115,6 +116,28 @@ def test_sorting_by_a_skills_latest_level(client, small):
     assert body.index('data-trainee="bob"') < body.index('data-trainee="ann"')
     body = client.get(_url(small, mode="practice", sort="latest", skill="assert", desc=1)).content.decode()
     assert body.index('data-trainee="ann"') < body.index('data-trainee="bob"')
+
+
+def test_heatmap_pages_follow_the_sort_over_the_whole_cohort(client, small, monkeypatch):
+    from feedback.views import analytics
+
+    monkeypatch.setattr(analytics, "HEATMAP_PAGE_SIZE", 1)
+    client.force_login(small["instructor"])
+    first = client.get(_url(small, mode="practice", sort="latest", skill="assert", desc=1)).content.decode()
+    assert list(_cells(first)) and {t for t, _ in _cells(first)} == {"ann"}  # the best latest level first
+    assert 'data-testid="heat-pager"' in first and "Trainees 1–1 of 2" in first
+    second_url = re.search(r'href="\?([^"#]*page=2[^"#]*)#heatmap" data-testid="heat-next"', first).group(1)
+    second = client.get(_url(small) .split("?")[0] + "?" + second_url.replace("&amp;", "&")).content.decode()
+    assert {t for t, _ in _cells(second)} == {"bob"} and "Trainees 2–2 of 2" in second
+    assert 'data-testid="heat-next"' not in second and 'data-testid="heat-previous"' in second
+    # summaries still cover both trainees, a page past the end shows the last, and print shows everyone
+    assert 'data-testid="summary-trainees">2<' in second
+    past = client.get(_url(small, mode="practice", page=9)).content.decode()
+    assert "Trainees 2–2 of 2" in past
+    bad = client.get(_url(small, page=0))
+    assert bad.status_code == 400
+    report = client.get(reverse("feedback:cohort_report", args=[small["cohort"].pk]) + f"?framework={small['framework'].slug}")
+    assert {t for t, _ in _cells(report.content.decode())} == {"ann", "bob"}
 
 
 def test_instructors_see_only_their_cohorts(client, small):
