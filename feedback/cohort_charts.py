@@ -4,6 +4,7 @@ geometry (feedback.charts) plus the rows of the data table behind each chart."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import quantiles
 
 from feedback import charts
 from feedback import cohort_stats as stats
@@ -55,13 +56,38 @@ class TrajectoryChart:
     unit: str
     chart: charts.LineChart
     table: list[dict] = field(default_factory=list)  # per session ordinal: median, trainees, target
+    quartiles: bool = False  # the 25th-75th percentile lines stand in for one line per trainee
+
+
+# Above this many trainees a chart draws the middle half of the cohort (25th-75th percentile lines)
+# instead of one faint line each: hundreds of lines say nothing more and weighed ~50 KB per chart.
+FAINT_LINES_MAX = 40
+
+
+def _quartile_series(lines: dict[int, list[float]], length: int) -> tuple[list[float | None], list[float | None]]:
+    low, high = [], []
+    for i in range(length):
+        column = sorted(line[i] for line in lines.values() if len(line) > i)
+        if len(column) < 4:
+            low.append(None)
+            high.append(None)
+            continue
+        q1, _q2, q3 = quantiles(column, n=4, method="inclusive")
+        low.append(round(q1, 3))
+        high.append(round(q3, 3))
+    return low, high
 
 
 def trajectory_chart(*, trajectory: stats.Trajectory, name: str, unit: str, trainee_names: dict[int, str] | None = None,
-                     max_lines: int = 400) -> TrajectoryChart:
-    """Faint line per trainee, bold dashed median, dotted target."""
+                     max_lines: int = FAINT_LINES_MAX) -> TrajectoryChart:
+    """Faint line per trainee (or, past ``max_lines`` trainees, the 25th and 75th percentile),
+    bold median with dots, dotted target."""
     names = trainee_names or {}
-    series = [(names.get(t, str(t)), list(values), "faint") for t, values in list(trajectory.lines.items())[:max_lines]]
+    if len(trajectory.lines) > max_lines:
+        low, high = _quartile_series(trajectory.lines, len(trajectory.median))
+        series = [("25th percentile", low, "quartile"), ("75th percentile", high, "quartile")]
+    else:
+        series = [(names.get(t, str(t)), list(values), "faint") for t, values in trajectory.lines.items()]
     series.append(("cohort median", list(trajectory.median), "median"))
     y_format = "percent" if unit == "score" else "number"
     y_max = 1.0 if unit == "score" else (100.0 if unit == "percent" else None)
@@ -70,7 +96,8 @@ def trajectory_chart(*, trajectory: stats.Trajectory, name: str, unit: str, trai
     table = [{"ordinal": i + 1, "median": format_value(m, unit), "trainees": trajectory.counts[i],
               "target": format_value(trajectory.target, unit) if trajectory.target is not None else ""}
              for i, m in enumerate(trajectory.median)]
-    return TrajectoryChart(skill=trajectory.skill, name=name, unit=unit, chart=chart, table=table)
+    return TrajectoryChart(skill=trajectory.skill, name=name, unit=unit, chart=chart, table=table,
+                           quartiles=len(trajectory.lines) > max_lines)
 
 
 def volume_chart(*, weeks: list[stats.WeekVolume]) -> charts.BarChart:

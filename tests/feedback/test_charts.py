@@ -61,3 +61,19 @@ def test_trajectory_chart_table_matches_the_median():
     assert chart.table == [{"ordinal": 1, "median": "25%", "trainees": 2, "target": "80%"},
                            {"ordinal": 2, "median": "100%", "trainees": 1, "target": "80%"}]
     assert chart.chart.faint_count == 2 and chart.chart.target_label == "target 80%"
+
+
+def test_a_large_cohort_trajectory_draws_the_middle_half_not_a_line_per_trainee():
+    # 50 trainees: values 0.00, 0.02, ..., 0.98 at the 1st session; only 3 reach a 2nd (too few for quartiles)
+    lines = {t: [t / 50] + ([0.5] if t < 3 else []) for t in range(50)}
+    traj = stats.Trajectory(skill="a", lines=lines, median=[0.49, 0.5], counts=[50, 3])
+    chart = cohort_charts.trajectory_chart(trajectory=traj, name="A", unit="score")
+    assert chart.quartiles and chart.chart.faint_count == 0 and not chart.chart.faint_path
+    by_label = {line.label: line for line in chart.chart.lines}
+    assert set(by_label) == {"25th percentile", "75th percentile", "cohort median"}
+    low, high = (cohort_charts._quartile_series(lines, 2))
+    assert low == [0.245, None] and high == [0.735, None]
+    assert len(by_label["25th percentile"].points.split()) == 1  # the 2nd session has no quartiles
+    small = cohort_charts.trajectory_chart(trajectory=stats.Trajectory(skill="a", lines=dict(list(lines.items())[:40]),
+                                                                       median=[0.4], counts=[40]), name="A", unit="score")
+    assert not small.quartiles and small.chart.faint_count == 40
