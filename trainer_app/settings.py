@@ -294,6 +294,9 @@ REPLY_RUNNER_THREADS = env.int("REPLY_RUNNER_THREADS", default=16)
 REPLY_RUNNER_DB_THREADS = env.int("REPLY_RUNNER_DB_THREADS", default=4)
 REPLY_RUNNER_QUEUE_MAX = env.int("REPLY_RUNNER_QUEUE_MAX", default=64)
 REPLY_ADMISSION_MAX_WAIT_S = env.float("REPLY_ADMISSION_MAX_WAIT_S", default=2.0)
+# ... and while the median delay from receipt to reply start of the last REPLY_ADMISSION_WINDOW_S seconds' turns
+# (5 at least) is above it; 0 turns that check off.
+REPLY_ADMISSION_WINDOW_S = env.float("REPLY_ADMISSION_WINDOW_S", default=5.0)
 # Streamed reply chunks after the first are sent at most this often, batched into one frame.
 REPLY_CHUNK_BATCH_S = env.float("REPLY_CHUNK_BATCH_S", default=0.05)
 # Load the persona engines and build every scenario's indexes before the web process serves

@@ -33,7 +33,10 @@ Admission
 ---------
 A turn is refused before anything is stored, with a visible message, when the
 generation queue is full (``REPLY_RUNNER_QUEUE_MAX`` jobs waiting for a thread)
-or its oldest job has waited longer than ``REPLY_ADMISSION_MAX_WAIT_S``: the
+or its oldest job (or database call) has waited longer than
+``REPLY_ADMISSION_MAX_WAIT_S``, or the median delay from receipt to reply start
+of the last ``REPLY_ADMISSION_WINDOW_S`` seconds' turns is above it (a saturated
+CPU slows every running reply at once, with nothing queued): the
 trainee sees "your partner needs a moment" and the page keeps their text,
 instead of the turn waiting silently behind everyone else's. A turn sent while
 the session's previous reply is still being generated is refused too ("busy"),
@@ -119,6 +122,36 @@ class _Pool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+class _RecentLatency:
+    """How long recent turns took from receipt to the start of their reply (stored, claimed, persona
+    state computed: this process's own work, before any engine or LLM server), over a sliding window.
+
+    Why: the queue-wait check sees only work waiting for a thread. On a saturated CPU the threads
+    all run and all slow down together (first replies took 5-20 s with an empty queue); this delay
+    says so. Refusing while it is high lets it recover: with no new turn admitted the window
+    empties and admission resumes. An LLM server's own latency is not counted."""
+
+    def __init__(self, *, min_samples: int = 5):
+        self.min_samples = min_samples  # a few slow turns (a cold start) are not an overload
+        self._samples: deque[tuple[float, float]] = deque()  # (when recorded, latency s)
+        self._lock = threading.Lock()
+
+    def record(self, latency_s: float) -> None:
+        with self._lock:
+            self._samples.append((time.monotonic(), latency_s))
+            if len(self._samples) > 10_000:  # bounded whatever the window
+                self._samples.popleft()
+
+    def median_s(self, *, window_s: float) -> float | None:
+        """The median of the last ``window_s`` seconds' delays; None with fewer than ``min_samples``."""
+        with self._lock:
+            now = time.monotonic()
+            while self._samples and self._samples[0][0] < now - window_s:
+                self._samples.popleft()
+            values = sorted(latency for _, latency in self._samples)
+        return values[len(values) // 2] if len(values) >= self.min_samples else None
+
+
 class _GroupPusher:
     """``push(event)`` from a generation thread → ``group_send`` from the event loop, in order.
 
@@ -126,8 +159,10 @@ class _GroupPusher:
     ``batch_s``, each frame carrying every chunk that arrived meanwhile (fewer
     frames: with per-token frames the event loop spent its time framing)."""
 
-    def __init__(self, *, loop: asyncio.AbstractEventLoop, layer, group: str, batch_s: float):
+    def __init__(self, *, loop: asyncio.AbstractEventLoop, layer, group: str, batch_s: float,
+                 on_reply_start: Callable[[], None] | None = None):
         self.loop, self.layer, self.group, self.batch_s = loop, layer, group, batch_s
+        self.on_reply_start = on_reply_start
         self._items: deque = deque()
         self._ready = asyncio.Event()
         self._last_chunk_at: dict[int, float] = {}  # reply_for -> when its last chunk frame was sent
@@ -182,6 +217,9 @@ class _GroupPusher:
                 await self.layer.group_send(self.group, {"type": "session.push", **event})
             except Exception:  # a full channel must not kill the stream
                 logger.exception("session push to %s failed", self.group)
+            if event["kind"] == "reply-start" and self.on_reply_start is not None:
+                self.on_reply_start()
+                self.on_reply_start = None
 
 
 def _generate_job(*, session_id: int, push, steal_from: int | None, claimed_turn_id: int | None) -> None:
@@ -218,6 +256,7 @@ class ReplyRunner:
     def __init__(self) -> None:
         self.db = _Pool(threads=settings.REPLY_RUNNER_DB_THREADS, name="session-db")
         self.replies = _Pool(threads=settings.REPLY_RUNNER_THREADS, name="session-reply")
+        self.start_delays = _RecentLatency()
         self._tasks: set[asyncio.Task] = set()  # generations (and pushes): they outlive the socket that started them
 
     # -- background tasks -------------------------------------------------------------
@@ -236,16 +275,27 @@ class ReplyRunner:
 
     # -- admission ----------------------------------------------------------------------
     def admission_refusal(self) -> TurnRejected | None:
-        if self.replies.waiting() >= settings.REPLY_RUNNER_QUEUE_MAX or (
-            self.replies.oldest_wait_s() > settings.REPLY_ADMISSION_MAX_WAIT_S
+        """A turn is refused when replies are queued too long, or start too late."""
+        max_wait = settings.REPLY_ADMISSION_MAX_WAIT_S
+        window = settings.REPLY_ADMISSION_WINDOW_S
+        recent = self.start_delays.median_s(window_s=window) if window > 0 else None
+        if (
+            self.replies.waiting() >= settings.REPLY_RUNNER_QUEUE_MAX
+            or self.replies.oldest_wait_s() > max_wait
+            or self.db.oldest_wait_s() > max_wait
+            or (recent is not None and recent > max_wait)
         ):
             return TurnRejected("overloaded", OVERLOADED_MESSAGE)
         return None
 
     # -- generations --------------------------------------------------------------------
-    async def _generate(self, *, layer, session_id: int, steal_from: int | None, claimed_turn_id: int | None) -> None:
+    async def _generate(self, *, layer, session_id: int, steal_from: int | None, claimed_turn_id: int | None,
+                        received_at: float | None = None) -> None:
+        on_reply_start = None
+        if received_at is not None:  # a new turn: the delay before its reply starts feeds admission
+            on_reply_start = lambda: self.start_delays.record(time.monotonic() - received_at)  # noqa: E731
         pusher = _GroupPusher(loop=asyncio.get_running_loop(), layer=layer, group=session_group_name(session_id),
-                              batch_s=settings.REPLY_CHUNK_BATCH_S)
+                              batch_s=settings.REPLY_CHUNK_BATCH_S, on_reply_start=on_reply_start)
         sender = asyncio.create_task(pusher.run())
         try:
             await self.replies.run(_generate_job, session_id=session_id, push=pusher.push, steal_from=steal_from,
@@ -261,11 +311,12 @@ class ReplyRunner:
         await sender
 
     def generation_start(self, *, layer, session_id: int, steal_from: int | None = None,
-                         claimed_turn_id: int | None = None) -> asyncio.Future:
+                         claimed_turn_id: int | None = None, received_at: float | None = None) -> asyncio.Future:
         return self._keep(self._generate(layer=layer, session_id=session_id, steal_from=steal_from,
-                                         claimed_turn_id=claimed_turn_id))
+                                         claimed_turn_id=claimed_turn_id, received_at=received_at))
 
     async def turn_submit(self, *, layer, user_id: int, session_id: int, text: str, client_id: str) -> None:
+        received_at = time.monotonic()
         refusal = self.admission_refusal()
         if refusal is not None:
             raise refusal
@@ -282,7 +333,7 @@ class ReplyRunner:
         # generation, so this process's pages get it first.
         self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
-            self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id)
+            self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at)
         else:  # a resend: a no-op when the turn has its reply or one is being generated
             self.generation_start(layer=layer, session_id=session_id)
 

@@ -95,6 +95,45 @@ async def test_over_capacity_a_turn_is_refused_with_a_visible_message_and_nothin
     await page.disconnect()
 
 
+def test_recent_start_delays_need_a_few_samples_and_forget_old_ones(monkeypatch):
+    from simulations.services import reply_runner as runner_module
+
+    clock = [100.0]
+    monkeypatch.setattr(runner_module.time, "monotonic", lambda: clock[0])
+    delays = runner_module._RecentLatency(min_samples=3)
+    delays.record(4.0)
+    delays.record(0.1)
+    assert delays.median_s(window_s=5.0) is None  # two turns say nothing yet
+    delays.record(3.0)
+    assert delays.median_s(window_s=5.0) == 3.0
+    clock[0] += 5.1  # every sample is older than the window
+    assert delays.median_s(window_s=5.0) is None
+
+
+async def test_replies_starting_late_make_the_runner_refuse_new_turns_until_they_recover(setup, monkeypatch):
+    """A saturated CPU slows every running reply with nothing queued: the delay to reply start is the signal."""
+    runner = reply_runner()
+    runner.start_delays._samples.clear()
+    for _ in range(5):
+        runner.start_delays.record(3.0)  # five recent turns each waited 3 s for their reply to start
+    page = await _connected(setup["trainee"], setup["session"].pk)
+    await page.send_json_to({"type": "turn", "text": "Hello?", "client_id": "late-1"})
+    error = (await receive_until(page, "error"))[-1]
+    assert error["code"] == "overloaded" and error["client_id"] == "late-1"
+    assert await database_sync_to_async(Turn.objects.filter(speaker="trainee").count)() == 0
+    runner.start_delays._samples.clear()  # the window has emptied (nothing admitted meanwhile)
+    await page.send_json_to({"type": "turn", "text": "Hello?", "client_id": "late-1"})
+    await receive_until(page, "reply-done", timeout=90)
+    assert runner.start_delays.median_s(window_s=5.0) is None  # one sample: not enough to judge
+    assert len(runner.start_delays._samples) == 1 and runner.start_delays._samples[0][1] < 2.0  # the admitted turn's own
+    with override_settings(REPLY_ADMISSION_WINDOW_S=0):  # the check can be turned off
+        for _ in range(5):
+            runner.start_delays.record(3.0)
+        assert runner.admission_refusal() is None
+    runner.start_delays._samples.clear()
+    await page.disconnect()
+
+
 async def test_cancelling_the_runner_ends_the_generation_thread_and_releases_the_claim(setup, monkeypatch):
     engine = _SlowEngine(words=400)  # 20 s if nothing stopped it
     monkeypatch.setattr(persona_replies, "persona_engine_for", lambda **kwargs: engine)
