@@ -54,7 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from simulations.events import session_group_name
 from simulations.personas.prefetch import utterance_vectors_prefetch
@@ -72,6 +72,9 @@ from simulations.services.turns import TurnRejected, chat_rate_limit_hit, traine
 logger = logging.getLogger(__name__)
 
 OVERLOADED_MESSAGE = "Your partner needs a moment. Your message was not sent; send it again in a few seconds."
+UNAVAILABLE_MESSAGE = (
+    "Your message could not be saved: the server lost its database connection. It was not sent; send it again."
+)
 FAILED_MESSAGE = "Something went wrong generating the reply."
 
 
@@ -204,7 +207,13 @@ def _turn_store(*, user_id: int, session_id: int, text: str, client_id: str) -> 
             f"You're sending messages too quickly (limit {settings.CHAT_RATE_LIMIT_PER_MINUTE} a minute). "
             "Wait a moment and send it again.",
         )
-    turn, created = trainee_turn_submit(session_id=session_id, text=text, client_id=client_id, claim=True)
+    try:
+        turn, created = trainee_turn_submit(session_id=session_id, text=text, client_id=client_id, claim=True)
+    except DatabaseError as exc:
+        # Found by the fault suite: a connection dropped mid-transaction closed the socket with no word
+        # (the consumer crashed). The transaction was rolled back, nothing is stored: say so.
+        logger.warning("session %s: turn not stored, database error: %s", session_id, exc)
+        raise TurnRejected("unavailable", UNAVAILABLE_MESSAGE) from exc
     return session_events.turn_event(turn=turn), turn.pk, created
 
 
