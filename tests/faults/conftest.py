@@ -1,6 +1,6 @@
 """Fixtures of the fault suite: the app's real processes on a private Redis, and a trainee's page.
 
-The processes start once for the folder (``fault_stack``); each test gets them
+The processes start once for the folder (``fault_stack``, stopped after it); each test gets them
 running (``app_stack`` restarts whatever the previous test left dead) with its data
 committed, so every process sees it.
 """
@@ -23,7 +23,7 @@ from tests.support.chat_server import ChatBehaviour, ChatServer
 PERSONA_REPLY = "I hear you. Tell me a little more about what happened at work this week."
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once this folder's tests are done
 def fault_stack(django_db_setup, django_db_blocker, tmp_path_factory):
     if not shutil.which(REDIS_SERVER):
         message = f"the fault suite needs redis-server ({REDIS_SERVER}) to start a Redis it may kill"

@@ -155,6 +155,28 @@ async def test_a_list_instead_of_an_object_is_refused(setup):
     await communicator.disconnect()
 
 
+async def test_a_database_error_while_storing_a_turn_is_refused_visibly_and_the_socket_stays(setup, monkeypatch):
+    """(tests/faults/test_database_dropped.py drops a real PostgreSQL connection mid-transaction.)"""
+    from django.db import OperationalError
+
+    from simulations.services import reply_runner
+
+    def dropped(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(reply_runner, "trainee_turn_submit", dropped)
+    communicator = await _connected(setup["trainee"], setup["session"].pk)
+    await communicator.send_json_to({"type": "turn", "text": "How are you?", "client_id": "db-1"})
+    error = await communicator.receive_json_from(timeout=10)
+    assert error["type"] == "error" and error["code"] == "unavailable" and error["client_id"] == "db-1"
+    assert "send it again" in error["message"] and 'data-testid="session-notice"' in error["html"]
+    monkeypatch.undo()
+    await communicator.send_json_to({"type": "turn", "text": "How are you?", "client_id": "db-2"})
+    await receive_until(communicator, "reply-done")
+    assert await database_sync_to_async(lambda: list(Turn.objects.filter(speaker="trainee").values_list("client_id", flat=True)))() == ["db-2"]
+    await communicator.disconnect()
+
+
 @override_settings(CHAT_RATE_LIMIT_PER_MINUTE=2)
 async def test_rate_limit_holds_across_connections(setup):
     session_id = setup["session"].pk
