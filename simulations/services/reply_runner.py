@@ -217,6 +217,13 @@ def _turn_store(*, user_id: int, session_id: int, text: str, client_id: str) -> 
     return session_events.turn_event(turn=turn), turn.pk, created
 
 
+def _reply_done_for(*, turn_id: int) -> dict | None:
+    from simulations.models import Turn
+
+    reply = Turn.objects.filter(reply_to_id=turn_id).first()
+    return None if reply is None else session_events.reply_done_event(reply=reply)
+
+
 def _session_reload(*, session_id: int):
     from simulations.models import PracticeSession
 
@@ -292,7 +299,13 @@ class ReplyRunner:
         self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
             self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id)
-        else:  # a resend: a no-op when the turn has its reply or one is being generated
+            return
+        # A resend: the page never saw the echo (its socket dropped, e.g. Redis restarted), so it
+        # missed the reply too if one was stored meanwhile: send it again (the page drops duplicates).
+        done = await self.db.run(_reply_done_for, turn_id=turn_id)
+        if done is not None:
+            self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **done}))
+        else:  # a no-op when a reply is being generated
             self.generation_start(layer=layer, session_id=session_id)
 
     async def session_open(self, *, layer, session, can_write: bool) -> list[dict]:
