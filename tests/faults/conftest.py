@@ -37,6 +37,11 @@ def fault_stack(django_db_setup, django_db_blocker, tmp_path_factory):
                   persona_llm=persona_llm, assessor_llm=assessor_llm)
     try:
         with django_db_blocker.unblock():
+            from tests.feedback.live_support import starter_framework_install
+
+            # Installed before the feedback worker starts, so it builds its assessor while the web
+            # process warms up, instead of during the first test (the first test's data is flushed).
+            starter_framework_install("dear-man")
             stack.redis.start()
             stack.ensure_up()
         yield stack
@@ -88,12 +93,14 @@ def assessor_reply(slug: str) -> str:
 @pytest.fixture
 def practice(app_stack):
     """A trainee's live-feedback session on a DEAR MAN scenario, and a function opening their page."""
+    from feedback.models import Framework
     from simulations.services.sessions import practice_session_start
     from tests.factories import CohortFactory, ScenarioFactory, UserFactory
     from tests.feedback.live_support import starter_framework_install
     from trainer_app.privacy.consent import consent_give
 
-    starter_framework_install("dear-man")
+    if not Framework.objects.filter(slug="dear-man").exists():
+        starter_framework_install("dear-man")
     trainee = UserFactory(role="trainee")
     cohort = CohortFactory(members=[trainee])
     scenario = ScenarioFactory(frameworks=["dear-man"], cohorts=[cohort])

@@ -104,41 +104,60 @@ class Stack:
         return self.logs / f"{name}-{self.starts[name]}.log"
 
     def start(self, name: str) -> subprocess.Popen:
+        return self.start_many([name])[name]
+
+    def start_many(self, names: list[str]) -> dict[str, subprocess.Popen]:
+        """Start the named processes at once (each warms its models meanwhile); return once all serve."""
         since = timezone.now()
-        if name == "web":
-            proc = processes.start_web(
-                port=self.port, log_path=self._log(name), **self._env(),
-                LLM_BASE_URL=self.persona_llm.base_url, LLM_MODEL="test-model", LLM_MAX_RETRIES="0",
-                ASSESSMENT_LLM_ENABLED="0",
-            )
-        elif name == "feedback":
-            proc = processes.start_worker(
+        launched = {}
+        try:
+            for name in [n for n in names if n != "web"]:  # workers first: they do not block
+                launched[name] = self._launch_worker(name)
+            if "web" in names:  # blocks until it listens, i.e. until it is warm (ASGI lifespan)
+                launched["web"] = processes.start_web(
+                    port=self.port, log_path=self._log("web"), **self._env(),
+                    LLM_BASE_URL=self.persona_llm.base_url, LLM_MODEL="test-model", LLM_MAX_RETRIES="0",
+                    ASSESSMENT_LLM_ENABLED="0",
+                )
+            for name, proc in launched.items():
+                if name != "web":
+                    processes.wait_for_worker(proc, name=f"fault-{name}", since=since, timeout=120)
+        except Exception:
+            for proc in launched.values():
+                processes.stop(proc)
+            raise
+        self.procs.update(launched)
+        return launched
+
+    def _launch_worker(self, name: str) -> subprocess.Popen:
+        if name == "feedback":
+            return processes.start_worker(
                 log_path=self._log(name), queues="realtime,analysis", beat=True, name="fault-feedback",
                 **self._env(), LLM_BASE_URL=self.assessor_llm.base_url, LLM_MODEL="test-model",
-                ASSESSMENT_LLM_ENABLED="1", ASSESSMENT_LLM_RETRIES="0", LLM_TIMEOUT_S="20",
+                ASSESSMENT_LLM_ENABLED="1", ASSESSMENT_LLM_RETRIES="0", LLM_TIMEOUT_S="30",
             )
-            self._ready(proc, "fault-feedback", since)
-        elif name == "speech":  # the scripted persona answers voice turns (no LLM configured here)
-            proc = processes.start_worker(log_path=self._log(name), queues="speech", name="fault-speech", **self._env())
-            self._ready(proc, "fault-speech", since)
-        else:
-            raise ValueError(name)
-        self.procs[name] = proc
-        return proc
-
-    @staticmethod
-    def _ready(proc: subprocess.Popen, name: str, since) -> None:
-        try:
-            processes.wait_for_worker(proc, name=name, since=since, timeout=90)
-        except Exception:
-            processes.stop(proc)
-            raise
+        if name == "speech":  # the scripted persona answers voice turns (no LLM configured here)
+            # A replacement loads the recognizer as it starts, as production's workers do; the first one
+            # loads it with its first clip (most tests never speak).
+            warm_asr = "1" if self.starts.get(name) else "0"
+            return processes.start_worker(log_path=self._log(name), queues="speech", name="fault-speech",
+                                          **self._env(), ASR_WARM_ON_START=warm_asr)
+        raise ValueError(name)
 
     def kill(self, name: str) -> int:
-        """SIGKILL the process (no cleanup of any kind runs); its pid."""
+        """SIGKILL the process and its children at once (no cleanup of any kind runs), as a crashed
+        host or container would; its pid. (Its children: the feedback worker's embedded Celery beat
+        is a child process that outlives a SIGKILL of the worker alone and keeps sending.)"""
+        import psutil
+
         proc = self.procs[name]
+        children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         proc.wait(timeout=10)
+        psutil.wait_procs(children, timeout=10)
         return proc.pid
 
     def alive(self, name: str) -> bool:
@@ -148,9 +167,9 @@ class Stack:
     def ensure_up(self) -> None:
         if not self.redis.alive():
             self.redis.start()
-        for name in ("feedback", "speech", "web"):
-            if not self.alive(name):
-                self.start(name)
+        dead = [name for name in ("feedback", "speech", "web") if not self.alive(name)]
+        if dead:
+            self.start_many(dead)
 
     def stop(self) -> None:
         for proc in self.procs.values():

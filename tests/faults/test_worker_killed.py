@@ -43,7 +43,7 @@ def test_feedback_worker_killed_mid_assessment_assesses_the_turn_once_on_the_new
     stack.assessor_llm.behaviour = ChatBehaviour(replies=[assessor_reply("dear-man")])
     stack.start("feedback")
     ready = time.time()
-    page.wait_for("feedback", turn_id=turn_id, timeout=60)
+    page.wait_for("feedback", turn_id=turn_id, timeout=150)  # the new worker builds its assessor first
     recovered_s = time.time() - ready
     time.sleep(3)  # a second assessment would be claimed by now (sweep every 1 s, lease 3 s)
 
@@ -78,8 +78,8 @@ def test_speech_worker_killed_mid_transcription_gives_one_turn_and_one_reply_on_
 
     stack.start("speech")
     ready = time.time()
-    turn_id = page.wait_for("transcript", clip_id=clip.pk, timeout=90).data["turn_id"]
-    page.wait_for("reply-done", reply_for=turn_id, timeout=90)
+    turn_id = page.wait_for("transcript", clip_id=clip.pk, timeout=120).data["turn_id"]
+    page.wait_for("reply-done", reply_for=turn_id, timeout=120)
     recovered_s = time.time() - ready
     time.sleep(3)  # a duplicate delivery (sweep every 1 s, lease 3 s) would have shown by now
 
