@@ -15,9 +15,11 @@ from tests.support.chat_server import ChatBehaviour
 
 pytestmark = [pytest.mark.production, pytest.mark.slow]
 
+# Short sentences: the persona engine checks and sends a reply sentence by sentence.
 SLOW_REPLY = (
-    "That sounds like a hard week. I can see why you are tired, and I want to understand it properly, "
-    "so tell me what happened on the late shifts and who else was there with you."
+    "That sounds like a hard week. I can see why you are tired. I want to understand it. "
+    "Tell me about the late shifts. Who else was there with you? How long did they last? "
+    "Did anyone thank you for it? What would you change first?"
 )
 
 
@@ -29,7 +31,7 @@ def test_web_killed_mid_reply_regenerates_it_once_after_the_page_reconnects(app_
     client_id = page.send_turn(text)
     turn_id = page.wait_for("turn", client_id=client_id, timeout=30).data["turn_id"]
     wait = time.time() + 30
-    while len(page.received("reply-chunk", reply_for=turn_id)) < 3 and time.time() < wait:
+    while len(page.received("reply-chunk", reply_for=turn_id)) < 3 and time.time() < wait:  # ~3 s of ~14 s
         time.sleep(0.05)
     assert len(page.received("reply-chunk", reply_for=turn_id)) >= 3, "the reply never started streaming"
 
