@@ -45,13 +45,14 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py serve --port $(PORT)
 
-# Debian packages the tests drive: Chromium (browser tests), espeak-ng and sox (speech with known words).
+# Debian packages the tests drive: Chromium (browser tests), espeak-ng and sox (speech with known words),
+# redis-server (the fault suite starts a Redis of its own to kill; each command is its package's name).
 system-test-deps:
-	@missing=""; for c in chromium espeak-ng sox; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=""; for c in chromium espeak-ng sox redis-server; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium espeak-ng sox >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 lint: install-test
@@ -61,7 +62,7 @@ lane-embedded: install-test system-test-deps
 	@echo "=== lane: embedded (SQLite WAL, SQLite broker + real worker, SQLite channel layer) + browser tests ==="
 	TEST_LANE=embedded $(PYTEST) tests
 
-lane-production: install-test
+lane-production: install-test system-test-deps
 	@echo "=== lane: production (PostgreSQL $(PG_URL), Redis $(REDIS_TEST_URL), channels_redis) ==="
 	TEST_LANE=production DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST) tests
 

@@ -10,7 +10,7 @@ server → browser
                                                          reply-cancelled, notice, transcript, feedback, ended
   {"type": "error", "code": c, "message": m, "client_id": id, "html": h}
                                                          c: read-only, bad-type, invalid, too-long,
-                                                         rate-limit, ended, busy, overloaded, access
+                                                         rate-limit, ended, busy, overloaded, unavailable, access
 
 ``html`` is htmx out-of-band swaps rendered by templates; the page feeds it to
 ``htmx.swap``. This consumer authenticates, validates with its form, and hands

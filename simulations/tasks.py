@@ -10,7 +10,12 @@ from django.db import OperationalError
 from simulations.events import session_push
 from simulations.models import VoiceClip
 from simulations.services import session_events
-from simulations.services.voice import voice_clip_claim, voice_clip_transcribe, voice_clip_unclaim
+from simulations.services.voice import (
+    voice_clip_claim,
+    voice_clip_transcribe,
+    voice_clip_unclaim,
+    voice_clips_resume_stalled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +55,9 @@ def voice_transcribe_clip(self, clip_id: int) -> None:
             extra_html=session_events.voice_pending_delete_html(clip_id=clip_id),
         ))
         raise
+
+
+@shared_task(name="simulations.tasks.voice_clips_sweep", time_limit=60, soft_time_limit=50, ignore_result=True)
+def voice_clips_sweep() -> list[int]:
+    """Periodic (Celery beat): re-enqueue voice clips whose message was lost or whose worker died."""
+    return voice_clips_resume_stalled()

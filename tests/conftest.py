@@ -42,7 +42,7 @@ def pytest_configure(config):
 # Tests that start real processes (a Celery worker, the web server, Chromium) get this limit
 # instead of pyproject's per-test one, unless they set their own with @pytest.mark.timeout.
 PROCESS_TEST_TIMEOUT_S = 300
-_PROCESS_FIXTURES = {"celery_worker_process", "live_processes", "live_app"}
+_PROCESS_FIXTURES = {"celery_worker_process", "live_processes", "live_app", "fault_stack", "app_stack"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
     "recording-retention-purge": {"task": "feedback.tasks.recording_purge_expired", "schedule": 3600.0},
     "recording-resume-stalled": {"task": "feedback.tasks.recording_resume_stalled", "schedule": 60.0},
 }
+# Voice clips: a transcription renews its claim every third of VOICE_CLIP_LEASE_S; the sweep re-enqueues
+# clips whose lease lapsed (worker killed) or that nothing claimed within it (message lost).
+VOICE_CLIP_LEASE_S = env.float("VOICE_CLIP_LEASE_S", default=30.0)
+VOICE_CLIP_SWEEP_S = env.float("VOICE_CLIP_SWEEP_S", default=10.0)
+CELERY_BEAT_SCHEDULE["voice-clips-sweep"] = {"task": "simulations.tasks.voice_clips_sweep", "schedule": VOICE_CLIP_SWEEP_S}
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5)
 WORKER_HEARTBEAT_STALE_SECONDS = 20
 
@@ -285,6 +290,9 @@ LIVE_FEEDBACK_DELAY_S = env.float("LIVE_FEEDBACK_DELAY_S", default=0.1)
 LIVE_FEEDBACK_SWEEP_S = env.float("LIVE_FEEDBACK_SWEEP_S", default=10.0)
 LIVE_FEEDBACK_STALE_S = env.float("LIVE_FEEDBACK_STALE_S", default=30.0)
 CELERY_BEAT_SCHEDULE["live-feedback-sweep"] = {"task": "feedback.tasks.live_feedback_sweep", "schedule": LIVE_FEEDBACK_SWEEP_S}
+# A running assessment renews its claim every third of this; a claim not renewed for this long
+# (its worker was killed) is taken over by the sweep (feedback/services/live.py).
+LIVE_ASSESS_LEASE_S = env.float("LIVE_ASSESS_LEASE_S", default=15.0)
 
 # --- Reply runner (simulations/services/reply_runner.py), per web process ----------------------
 # Threads generating persona replies (an LLM stream holds one for its whole reply) and for short

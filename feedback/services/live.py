@@ -14,7 +14,7 @@
 3. ``live_assessments_sweep`` (Celery beat, ``LIVE_FEEDBACK_SWEEP_S``) re-enqueues
    rows still pending ``LIVE_FEEDBACK_STALE_S`` after they were stored or last
    enqueued (the web process died between commit and enqueue, the broker was down)
-   and rows left running past the task's time limit (its worker died).
+   and rows whose claim's lease lapsed (its worker died: see trainer_app.leases).
 
 Whether a turn's assessments are shown while practising is decided once, here
 (``live_feedback_hints_wanted``), not by the task.
@@ -37,14 +37,19 @@ from feedback.models import Assessment, AssessmentRequest
 from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, session_miti
 from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
+from trainer_app.leases import lease_renewed
 
 logger = logging.getLogger(__name__)
 
 LIVE_ASSESS_TIME_LIMIT_S = 60  # the task's hard time limit (feedback.tasks.live_assess_turn)
-# A claim still "running" after this long belongs to a task that was killed (its worker died, or
-# the time limit struck): only then may another delivery take it over. Never sooner, so a slow
-# assessment is never run twice.
-RUNNING_STALE_S = LIVE_ASSESS_TIME_LIMIT_S + 30
+
+
+def _lease_s() -> float:
+    """A running claim renews ``claimed_at`` every third of this; one not renewed for this long
+    belongs to a task that was killed (its worker died): only then may another delivery take it
+    over. (Found by the fault suite: the claim used to block for 90 s, the task's whole time
+    limit, after a worker was SIGKILLed mid-assessment.)"""
+    return float(settings.LIVE_ASSESS_LEASE_S)
 
 
 def live_feedback_hints_wanted(*, session: PracticeSession) -> bool:
@@ -101,7 +106,7 @@ def live_assessment_enqueue(*, turn_id: int) -> None:
 
 def _claim(*, turn_id: int) -> bool:
     now = timezone.now()
-    stale = now - timedelta(seconds=RUNNING_STALE_S)
+    stale = now - timedelta(seconds=_lease_s())
     return bool(
         AssessmentRequest.objects.filter(
             Q(status=AssessmentRequest.Status.PENDING)
@@ -119,7 +124,8 @@ def live_assessment_run(*, turn_id: int, hints: bool = True) -> list[int]:
     if not _claim(turn_id=turn_id):
         return []
     try:
-        results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
+        with lease_renewed(renew=lambda: _lease_renew(turn_id=turn_id), lease_s=_lease_s(), name=f"assess-{turn_id}"):
+            results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
         pushed: list[int] = []
         request = AssessmentRequest.objects.get(turn_id=turn_id)
         if results and hints and request.hints:
@@ -137,11 +143,17 @@ def live_assessment_run(*, turn_id: int, hints: bool = True) -> list[int]:
     return pushed
 
 
+def _lease_renew(*, turn_id: int) -> None:
+    AssessmentRequest.objects.filter(turn_id=turn_id, status=AssessmentRequest.Status.RUNNING).update(
+        claimed_at=timezone.now()
+    )
+
+
 def live_assessments_sweep(*, limit: int = 500) -> list[int]:
     """Re-enqueue assessments pending (or running) for longer than LIVE_FEEDBACK_STALE_S; their turn ids."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LIVE_FEEDBACK_STALE_S)
-    dead = now - timedelta(seconds=RUNNING_STALE_S)
+    dead = now - timedelta(seconds=_lease_s())
     due = list(
         AssessmentRequest.objects.filter(
             Q(status=AssessmentRequest.Status.PENDING, created_at__lt=stale)

@@ -96,6 +96,9 @@ class VoiceClip(models.Model):
     audio_deleted_at = models.DateTimeField(null=True, blank=True)
     turn = models.OneToOneField(Turn, on_delete=models.SET_NULL, null=True, blank=True, related_name="voice_clip")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Pending: when the sweep re-enqueues it if nothing claimed it (a lost message); processing: renewed
+    # while its worker transcribes, so a lapsed one belongs to a killed worker (simulations/services/voice.py).
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "client_id"], name="unique_voice_client_id")]

@@ -57,7 +57,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from simulations.events import session_group_name
 from simulations.personas.prefetch import utterance_vectors_prefetch
@@ -75,6 +75,9 @@ from simulations.services.turns import TurnRejected, chat_rate_limit_hit, traine
 logger = logging.getLogger(__name__)
 
 OVERLOADED_MESSAGE = "Your partner needs a moment. Your message was not sent; send it again in a few seconds."
+UNAVAILABLE_MESSAGE = (
+    "Your message could not be saved: the server lost its database connection. It was not sent; send it again."
+)
 FAILED_MESSAGE = "Something went wrong generating the reply."
 
 
@@ -242,8 +245,21 @@ def _turn_store(*, user_id: int, session_id: int, text: str, client_id: str) -> 
             f"You're sending messages too quickly (limit {settings.CHAT_RATE_LIMIT_PER_MINUTE} a minute). "
             "Wait a moment and send it again.",
         )
-    turn, created = trainee_turn_submit(session_id=session_id, text=text, client_id=client_id, claim=True)
+    try:
+        turn, created = trainee_turn_submit(session_id=session_id, text=text, client_id=client_id, claim=True)
+    except DatabaseError as exc:
+        # Found by the fault suite: a connection dropped mid-transaction closed the socket with no word
+        # (the consumer crashed). The transaction was rolled back, nothing is stored: say so.
+        logger.warning("session %s: turn not stored, database error: %s", session_id, exc)
+        raise TurnRejected("unavailable", UNAVAILABLE_MESSAGE) from exc
     return session_events.turn_event(turn=turn), turn.pk, created
+
+
+def _reply_done_for(*, turn_id: int) -> dict | None:
+    from simulations.models import Turn
+
+    reply = Turn.objects.filter(reply_to_id=turn_id).first()
+    return None if reply is None else session_events.reply_done_event(reply=reply)
 
 
 def _session_reload(*, session_id: int):
@@ -334,7 +350,13 @@ class ReplyRunner:
         self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
             self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at)
-        else:  # a resend: a no-op when the turn has its reply or one is being generated
+            return
+        # A resend: the page never saw the echo (its socket dropped, e.g. Redis restarted), so it
+        # missed the reply too if one was stored meanwhile: send it again (the page drops duplicates).
+        done = await self.db.run(_reply_done_for, turn_id=turn_id)
+        if done is not None:
+            self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **done}))
+        else:  # a no-op when a reply is being generated
             self.generation_start(layer=layer, session_id=session_id)
 
     async def session_open(self, *, layer, session, can_write: bool) -> list[dict]:

@@ -102,7 +102,7 @@
     const msg = JSON.parse(event.data);
     if (msg.type === "error") {
       swapOob(msg.html);
-      if (msg.client_id && (msg.code === "busy" || msg.code === "overloaded")) {
+      if (msg.client_id && ["busy", "overloaded", "unavailable"].includes(msg.code)) {
         // Not stored: the trainee's text goes back into the box to send again.
         const text = outbox.get(msg.client_id);
         const box = document.getElementById("chat-input");

@@ -98,9 +98,10 @@ def test_a_broker_error_on_enqueue_is_logged_not_raised_and_the_sweep_enqueues_l
 
 def test_the_sweep_takes_over_a_claim_left_running_by_a_dead_worker(settings, enqueued):
     settings.LIVE_FEEDBACK_STALE_S = 30
+    settings.LIVE_ASSESS_LEASE_S = 60
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     done, dead = _stored(session, "First."), _stored(session, "Second.")
-    long_ago = timezone.now() - timedelta(seconds=live.RUNNING_STALE_S + 1)
+    long_ago = timezone.now() - timedelta(seconds=61)  # its lease lapsed: nobody renews it
     slow = _stored(session, "Third.")
     recently = timezone.now() - timedelta(seconds=31)  # stale for a pending row, not for a running one
     AssessmentRequest.objects.filter(turn_id=done).update(status="done", created_at=long_ago)
@@ -108,6 +109,25 @@ def test_the_sweep_takes_over_a_claim_left_running_by_a_dead_worker(settings, en
     AssessmentRequest.objects.filter(turn_id=slow).update(status="running", claimed_at=recently, created_at=long_ago)
     assert live.live_assessments_sweep() == [dead]
     assert live._claim(turn_id=slow) is False and live._claim(turn_id=dead) is True
+
+
+def test_a_running_assessment_renews_its_lease_so_it_is_never_taken_over(settings, enqueued, monkeypatch):
+    settings.LIVE_ASSESS_LEASE_S = 0.3
+    session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
+    turn_id = _stored(session)
+    seen = []
+
+    def slow(*, turn_id):
+        claimed = AssessmentRequest.objects.get(turn_id=turn_id).claimed_at
+        time.sleep(0.8)  # well past the lease
+        seen.append(AssessmentRequest.objects.get(turn_id=turn_id).claimed_at - claimed)
+        seen.append(live._claim(turn_id=turn_id))  # a duplicate delivery meanwhile
+        return []
+
+    monkeypatch.setattr("feedback.services.assessments.turn_assess", slow)
+    live.live_assessment_run(turn_id=turn_id)
+    assert seen[0] >= timedelta(seconds=0.2) and seen[1] is False
+    assert AssessmentRequest.objects.get(turn_id=turn_id).attempts == 1
 
 
 def test_a_turn_is_claimed_once_however_often_its_task_runs(enqueued, monkeypatch):

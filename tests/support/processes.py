@@ -67,28 +67,33 @@ def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Pope
 
 
 def start_worker(
-    *, log_path: Path, queues: str = "realtime,speech,analysis", beat: bool = False, **extra_env: str
+    *, log_path: Path, queues: str = "realtime,speech,analysis", beat: bool = False, name: str = "test",
+    **extra_env: str,
 ) -> subprocess.Popen:
-    """``beat``: also run Celery beat in the worker (periodic tasks), as `manage.py serve` does."""
+    """``beat``: also run Celery beat in the worker (periodic tasks), as `manage.py serve` does.
+    ``name``: the start of its Celery hostname (``<name>-<pid of this test run>@host``); two
+    workers running at once need two names."""
     log = log_path.open("ab")
     beat_args = ["--beat", "--schedule", str(log_path.with_suffix(".beat-schedule"))] if beat else []
     return subprocess.Popen(  # noqa: S603
         [str(BIN / "celery"), "-A", "trainer_app", "worker", "--pool", "threads", "--concurrency", "4",
          "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@%h", *beat_args],
+         "--hostname", f"{name}-{os.getpid()}@%h", *beat_args],
         cwd=REPO, env=process_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
 
 
-def wait_for_worker(proc: subprocess.Popen, *, timeout: float = 60.0) -> None:
-    """A worker is ready once its heartbeat row appears."""
+def wait_for_worker(proc: subprocess.Popen, *, timeout: float = 60.0, name: str = "test", since=None) -> None:
+    """A worker is ready once its heartbeat row appears (``since``: one written after that time,
+    when a killed worker of the same name may have left its row)."""
     from trainer_app.models import WorkerHeartbeat
 
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"celery worker exited with {proc.returncode}")
-        if WorkerHeartbeat.objects.filter(hostname__startswith=f"test-{os.getpid()}@").exists():
+        beats = WorkerHeartbeat.objects.filter(hostname__startswith=f"{name}-{os.getpid()}@")
+        if (beats.filter(last_seen__gte=since) if since is not None else beats).exists():
             return
         time.sleep(0.2)
     raise TimeoutError("celery worker did not report a heartbeat")

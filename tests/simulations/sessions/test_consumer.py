@@ -112,6 +112,24 @@ async def test_a_resend_with_the_same_client_id_is_stored_once_and_answered_once
     await communicator.disconnect()
 
 
+async def test_a_resend_of_a_turn_answered_while_the_page_was_away_brings_the_reply(setup):
+    """The socket dropped (Redis restarted) after the turn was stored: the page missed the echo
+    and the reply, and resends the turn from its outbox when it reconnects."""
+    session_id = setup["session"].pk
+    first = await _connected(setup["trainee"], session_id)
+    await first.send_json_to({"type": "turn", "text": "How are you feeling today?", "client_id": "away-1"})
+    done = (await receive_until(first, "reply-done"))[-1]
+    await first.disconnect()
+    again = await _connected(setup["trainee"], session_id)
+    await again.send_json_to({"type": "turn", "text": "How are you feeling today?", "client_id": "away-1"})
+    messages = await receive_until(again, "reply-done")
+    assert [m["kind"] for m in messages] == ["turn", "reply-done"]
+    assert messages[-1]["data"]["turn_id"] == done["data"]["turn_id"]  # the stored reply, not a new one
+    turns = await database_sync_to_async(_turns)(session_id)
+    assert [s for _, s, _, _ in turns] == ["persona", "trainee", "persona"]
+    await again.disconnect()
+
+
 async def test_instructor_watches_read_only(setup):
     session_id = setup["session"].pk
     watcher = await _connected(setup["instructor"], session_id)
@@ -152,6 +170,28 @@ async def test_a_list_instead_of_an_object_is_refused(setup):
     await communicator.send_json_to(["turn", "hi"])
     error = await communicator.receive_json_from(timeout=10)
     assert error["code"] == "bad-type"
+    await communicator.disconnect()
+
+
+async def test_a_database_error_while_storing_a_turn_is_refused_visibly_and_the_socket_stays(setup, monkeypatch):
+    """(tests/faults/test_database_dropped.py drops a real PostgreSQL connection mid-transaction.)"""
+    from django.db import OperationalError
+
+    from simulations.services import reply_runner
+
+    def dropped(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(reply_runner, "trainee_turn_submit", dropped)
+    communicator = await _connected(setup["trainee"], setup["session"].pk)
+    await communicator.send_json_to({"type": "turn", "text": "How are you?", "client_id": "db-1"})
+    error = await communicator.receive_json_from(timeout=10)
+    assert error["type"] == "error" and error["code"] == "unavailable" and error["client_id"] == "db-1"
+    assert "send it again" in error["message"] and 'data-testid="session-notice"' in error["html"]
+    monkeypatch.undo()
+    await communicator.send_json_to({"type": "turn", "text": "How are you?", "client_id": "db-2"})
+    await receive_until(communicator, "reply-done")
+    assert await database_sync_to_async(lambda: list(Turn.objects.filter(speaker="trainee").values_list("client_id", flat=True)))() == ["db-2"]
     await communicator.disconnect()
 
 

@@ -170,3 +170,58 @@ def test_a_voice_turn_without_consent_is_refused_with_the_reason(client, setup):
     assert VoiceClip.objects.count() == 0
     page = client.get(reverse("simulations:session_page", args=[setup["session"].pk])).content.decode()
     assert 'data-testid="voice-consent-form"' in page and 'data-testid="mic-toggle"' not in page
+
+
+# --- lost messages and killed workers: the lease and the sweep ---------------------------
+
+
+def _clip(session, client_id: str, **fields) -> VoiceClip:
+    clip = VoiceClip.objects.create(session=session, audio=SimpleUploadedFile("t.wav", b"RIFF"), mime_type="audio/wav",
+                                    size_bytes=4, client_id=client_id)
+    VoiceClip.objects.filter(pk=clip.pk).update(**fields)
+    return clip
+
+
+def test_the_sweep_reenqueues_lost_and_abandoned_clips_once_per_lease(setup, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from simulations.services.voice import voice_clip_claim, voice_clips_resume_stalled
+    from simulations.tasks import voice_transcribe_clip
+
+    settings.VOICE_CLIP_LEASE_S = 30
+    sent = []
+    monkeypatch.setattr(voice_transcribe_clip, "apply_async", lambda **kw: sent.append(kw["args"][0]))
+    past, future = timezone.now() - timedelta(seconds=1), timezone.now() + timedelta(seconds=30)
+    session = setup["session"]
+    lost = _clip(session, "lost", lease_until=past)  # never claimed within its lease: the message was lost
+    abandoned = _clip(session, "abandoned", status="processing", lease_until=past)  # its worker was killed
+    waiting = _clip(session, "waiting", lease_until=future)
+    working = _clip(session, "working", status="processing", lease_until=future)
+    _clip(session, "done", status="done", lease_until=past)
+    assert sorted(voice_clips_resume_stalled()) == sorted([lost.pk, abandoned.pk]) == sorted(sent)
+    assert voice_clips_resume_stalled() == []  # not again until another lease has passed
+    assert VoiceClip.objects.get(pk=abandoned.pk).status == "pending"  # the dead claim released
+    assert voice_clip_claim(clip_id=working.pk) is False and voice_clip_claim(clip_id=waiting.pk) is True
+    assert voice_clip_claim(clip_id=abandoned.pk) is True and voice_clip_claim(clip_id=abandoned.pk) is False
+    VoiceClip.objects.filter(pk=abandoned.pk).update(lease_until=past)  # its new worker was killed too
+    assert voice_clip_claim(clip_id=abandoned.pk) is True
+
+
+def test_an_upload_is_stored_when_the_broker_is_down_for_the_sweep_to_enqueue(
+    client, setup, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    from simulations.tasks import voice_transcribe_clip
+
+    def down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(voice_transcribe_clip, "apply_async", down)
+    client.force_login(setup["trainee"])
+    with override_settings(VOICE_CLIP_LEASE_S=30), django_capture_on_commit_callbacks(execute=True):
+        response = _upload(client, setup["session"])
+    assert response.status_code == 202  # stored; before: a 500 page after the commit
+    assert "could not enqueue" in caplog.text
+    clip = VoiceClip.objects.get()
+    assert clip.status == "pending" and clip.lease_until is not None
