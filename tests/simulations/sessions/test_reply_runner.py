@@ -110,6 +110,7 @@ def test_recent_start_delays_need_a_few_samples_and_forget_old_ones(monkeypatch)
     assert delays.median_s(window_s=5.0) is None
 
 
+@override_settings(REPLY_ADMISSION_MAX_WAIT_S=2.0, REPLY_ADMISSION_WINDOW_S=5.0)
 async def test_replies_starting_late_make_the_runner_refuse_new_turns_until_they_recover(setup, monkeypatch):
     """A saturated CPU slows every running reply with nothing queued: the delay to reply start is the signal."""
     runner = reply_runner()
