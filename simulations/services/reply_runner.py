@@ -33,8 +33,7 @@ Admission
 ---------
 A turn is refused before anything is stored, with a visible message, when the
 generation queue is full (``REPLY_RUNNER_QUEUE_MAX`` jobs waiting for a thread)
-or its oldest job, or the database pool's oldest call, has waited longer than
-``REPLY_ADMISSION_MAX_WAIT_S``: the
+or its oldest job has waited longer than ``REPLY_ADMISSION_MAX_WAIT_S``: the
 trainee sees "your partner needs a moment" and the page keeps their text,
 instead of the turn waiting silently behind everyone else's. A turn sent while
 the session's previous reply is still being generated is refused too ("busy"),
@@ -237,11 +236,9 @@ class ReplyRunner:
 
     # -- admission ----------------------------------------------------------------------
     def admission_refusal(self) -> TurnRejected | None:
-        # The database pool too: past capacity turns queued there to be stored (bench/prod_ws.py, 300
-        # pages on 2 cores: 9 of 12 thousand), never refused, never stored, the page never told.
-        if self.replies.waiting() >= settings.REPLY_RUNNER_QUEUE_MAX or max(
-            self.replies.oldest_wait_s(), self.db.oldest_wait_s()
-        ) > settings.REPLY_ADMISSION_MAX_WAIT_S:
+        if self.replies.waiting() >= settings.REPLY_RUNNER_QUEUE_MAX or (
+            self.replies.oldest_wait_s() > settings.REPLY_ADMISSION_MAX_WAIT_S
+        ):
             return TurnRejected("overloaded", OVERLOADED_MESSAGE)
         return None
 
