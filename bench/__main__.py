@@ -6,6 +6,7 @@ django.setup()), one after the other: the machine has 2 cores.
 
     python -m bench                      # everything
     python -m bench --only scripted,llm  # some figures
+    python -m bench --only prod_ws       # the production topology (PostgreSQL + Redis) under websocket load
     python -m bench --compare-nice       # also 30-s scripted runs with the worker at nice 0 and at nice 10
 """
 
@@ -23,14 +24,16 @@ from pathlib import Path
 from bench.common import PY, REPO, machine_info
 
 FIGURES = ["feedback", "llm", "asr_models", "asr", "diarize", "scripted", "capacity", "recordings",
-           "recording_hallucinations", "cohort"]
+           "recording_hallucinations", "cohort", "prod_ws"]
 TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "scripted_ws_capacity_turns_per_s",
             "llm_ttft_overhead_p95_ms", "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms",
             "diarize_rtf", "recording_pipeline_rtf", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb",
-            "worker_rss_mb", "cohort_dashboard_p95_ms"]
+            "worker_rss_mb", "cohort_dashboard_p95_ms", "prod_ws_p95_ms", "prod_ws_errors", "prod_ws_lost_turns",
+            "prod_live_feedback_p95_ms", "prod_web_cpu_ms_per_turn", "prod_rss_mb"]
 FIGURE_TIMEOUT_S = 420
 # several load steps each with its own pages; a 5-minute recording through every stage, and its baseline
-FIGURE_TIMEOUTS_S = {"capacity": 1200, "recordings": 2400, "recording_hallucinations": 1200}
+# prod_ws: a fresh PostgreSQL database, 300 pages for 120 s on the production topology, up to 60 s of drain
+FIGURE_TIMEOUTS_S = {"capacity": 1200, "recordings": 2400, "recording_hallucinations": 1200, "prod_ws": 1200}
 
 
 def run_figure(name: str, *args: str, env: dict | None = None) -> dict:

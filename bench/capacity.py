@@ -38,16 +38,10 @@ def _pages(n: int, tag: str):
 
 
 def _step(app: App, rate: int) -> dict:
-    import bench.scripted as scripted
-
     n = max(1, int(round(rate * INTERVAL_S)))
     sessions, cookies, plans = _pages(n, f"{rate}")
     clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
-    scripted.DURATION_S, saved = STEP_S, scripted.DURATION_S
-    try:
-        run_info = asyncio.run(_run(app, clients, plans))
-    finally:
-        scripted.DURATION_S = saved
+    run_info = asyncio.run(_run(app, clients, plans, duration_s=STEP_S))
     latencies = [c.first_chunk[c.turn_ids[cid]] - sent for c in clients for cid, sent in c.sent.items()
                  if c.turn_ids.get(cid) in c.first_chunk]
     errors = [e for c in clients for e in c.errors]

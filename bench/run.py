@@ -33,6 +33,8 @@ def main() -> None:
             from bench.recording_hallucinations import run
         elif name == "diarize":
             from bench.diarize import run
+        elif name == "prod_ws":
+            from bench.prod_ws import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

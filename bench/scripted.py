@@ -7,6 +7,7 @@ Latency: turn sent -> first reply-chunk push for that turn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -40,12 +41,12 @@ def engine_baseline(plan: list[tuple[str, str]]) -> dict:
 
     versions = {s.slug: s.current_version for s in Scenario.objects.filter(slug__in={p[0] for p in plan})}
     utterance_signals(text="Hello, how are you?", last_persona_text="Hi.")  # model load, not measured
-    full, engine_only = [], []
+    full, engine_only, cpu_full_reply = [], [], []
     for slug, text in plan:
         v = versions[slug]
         persona, scenario = v.persona_data, v.scenario_data
         opening = scenario.get("opening_line") or ""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         state = persona_state_initial(persona=persona, scenario=scenario)
         signals = utterance_signals(text=text, last_persona_text=opening)
         state = persona_state_update(state=state, persona=persona, scenario=scenario, signals=signals)
@@ -53,11 +54,15 @@ def engine_baseline(plan: list[tuple[str, str]]) -> dict:
         t1 = time.perf_counter()
         stream = engine.reply_stream(persona=persona, scenario=scenario, state=state,
                                      history=[{"speaker": "persona", "text": opening}], trainee_text=text, seed=7)
-        next(iter(stream))
+        chunks = iter(stream)
+        next(chunks)
         t2 = time.perf_counter()
+        for _ in chunks:  # the rest of the reply: its CPU is the reply's whole work
+            pass
         full.append((t2 - t0) * 1000)
         engine_only.append((t2 - t1) * 1000)
-    return {"full": full, "engine_only": engine_only, "engine": engine.name}
+        cpu_full_reply.append((time.thread_time() - c0) * 1000)
+    return {"full": full, "engine_only": engine_only, "engine": engine.name, "cpu_full_reply": cpu_full_reply}
 
 
 async def _lag_monitor(stop: asyncio.Event, out: list[float]) -> None:
@@ -68,11 +73,14 @@ async def _lag_monitor(stop: asyncio.Event, out: list[float]) -> None:
         out.append((time.perf_counter() - t - 0.05) * 1000)
 
 
-async def _client_loop(client: WsClient, lines: list[str], start_at: float, offset: int, tag: str) -> None:
+async def _client_loop(client: WsClient, lines: list[str], start_at: float, offset: int, tag: str, *,
+                       interval_s: float | None = None, duration_s: float | None = None) -> None:
+    interval_s = INTERVAL_S if interval_s is None else interval_s
+    duration_s = DURATION_S if duration_s is None else duration_s  # read now: capacity steps change it
     k = 0
     while True:
-        send_at = start_at + k * INTERVAL_S
-        if send_at - start_at >= DURATION_S - 1e-9:
+        send_at = start_at + k * interval_s
+        if send_at - start_at >= duration_s - 1e-9:
             return
         delay = send_at - time.perf_counter()
         if delay > 0:
@@ -83,8 +91,30 @@ async def _client_loop(client: WsClient, lines: list[str], start_at: float, offs
         k += 1
 
 
-async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], int]]) -> dict:
+def _replies_pending(clients: list[WsClient]) -> int:
+    return sum(1 for c in clients for cid in c.sent if c.turn_ids.get(cid) is None or c.turn_ids[cid] not in c.reply_done)
+
+
+async def _sampler(stop: asyncio.Event, sample, every_s: float, t0: float, out: list[dict]) -> None:
+    """``sample()`` (blocking: queue depths, backlog rows) on a thread every ``every_s`` seconds."""
+    while not stop.is_set():
+        try:
+            out.append({"t_s": round(time.perf_counter() - t0, 1), **await asyncio.to_thread(sample)})
+        except Exception as exc:  # noqa: BLE001 - a failed sample is recorded, the load goes on
+            out.append({"t_s": round(time.perf_counter() - t0, 1), "error": repr(exc)[:200]})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+
+
+async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], int]], *,
+               interval_s: float | None = None, duration_s: float | None = None, drain_s: float = DRAIN_S,
+               pending=_replies_pending, groups=None, sample=None, sample_every_s: float = 2.0) -> dict:
+    """Connect the pages, send on schedule, then wait up to ``drain_s`` until ``pending(clients)`` is 0.
+    ``groups()``: {name: [root processes]} whose CPU (with children) is measured over the sending period
+    (default: the app's web and worker); ``sample()``: called on a thread every ``sample_every_s`` s."""
     import psutil
+
+    interval_s = INTERVAL_S if interval_s is None else interval_s
 
     t_conn = time.perf_counter()
     sem = asyncio.Semaphore(20)
@@ -98,50 +128,68 @@ async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], i
     connect_s = time.perf_counter() - t_conn
     await asyncio.sleep(1.0)  # opening pushes settle
 
-    procs = app.processes()
+    groups = groups or app.processes
+    me = psutil.Process()
 
-    def tree_cpu(roots):
-        total = 0.0
-        for p in [q for root in roots for q in [root, *root.children(recursive=True)]]:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-        return total
+    def snapshot() -> dict[str, dict[tuple, float]]:
+        """CPU seconds of every process of each group (roots and their children), by (pid, start time):
+        the groups are listed again each time, so a process started meanwhile counts from zero."""
+        out: dict[str, dict[tuple, float]] = {}
+        for name, roots in groups().items():
+            per = out.setdefault(name, {})
+            for proc in roots:
+                try:
+                    tree = [proc, *proc.children(recursive=True)]
+                except psutil.Error:
+                    continue
+                for q in tree:
+                    with contextlib.suppress(psutil.Error):
+                        t = q.cpu_times()
+                        per[(q.pid, q.create_time())] = t.user + t.system
+        return out
 
-    cpu0 = {n: tree_cpu(p) for n, p in procs.items()}
+    def used(a: dict, b: dict) -> dict[str, float]:
+        return {n: round(sum(v - a.get(n, {}).get(k, 0.0) for k, v in b[n].items()), 1) for n in b}
+
+    cpu0 = snapshot()
+    me0 = me.cpu_times()
     load0 = os.getloadavg()
     lag: list[float] = []
+    samples: list[dict] = []
     stop = asyncio.Event()
     monitor = asyncio.create_task(_lag_monitor(stop, lag))
     base = time.perf_counter() + 0.5
     t_run = time.perf_counter()
+    sampler = asyncio.create_task(_sampler(stop, sample, sample_every_s, t_run, samples)) if sample else None
+    # starts staggered evenly over one interval
     await asyncio.gather(*(
-        _client_loop(c, lines, base + i * INTERVAL_S / len(clients), offset, f"c{i}")
+        _client_loop(c, lines, base + i * interval_s / len(clients), offset, f"c{i}",
+                     interval_s=interval_s, duration_s=duration_s)
         for i, (c, (lines, offset)) in enumerate(zip(clients, plans, strict=True)) if c.ws is not None
     ))
     run_s = time.perf_counter() - t_run
-    cpu1 = {n: tree_cpu(p) for n, p in procs.items()}
-    # drain: every sent turn's reply done (or the deadline)
-    deadline = time.perf_counter() + DRAIN_S
-    while time.perf_counter() < deadline:
-        pending = sum(1 for c in clients for cid in c.sent
-                      if c.turn_ids.get(cid) is None or c.turn_ids[cid] not in c.reply_done)
-        if not pending:
-            break
+    cpu1 = snapshot()
+    me1 = me.cpu_times()
+    deadline = time.perf_counter() + drain_s
+    while time.perf_counter() < deadline and pending(clients):
         await asyncio.sleep(0.25)
-    drain_s = time.perf_counter() - t_run - run_s
+    drained_s = time.perf_counter() - t_run - run_s
+    cpu2 = snapshot()
     stop.set()
     await monitor
-    cpu = {n: round(cpu1[n] - cpu0[n], 1) for n in procs}
+    if sampler:
+        await sampler
+    cpu = used(cpu0, cpu1)
+    cpu["load_generator"] = round(me1.user + me1.system - me0.user - me0.system, 1)
     for c in clients:
         await c.close()
     return {"connect_errors": connect_errors, "connect_s": round(connect_s, 2), "run_s": round(run_s, 1),
-            "drain_s": round(drain_s, 1), "client_loop_lag_ms": summary(lag),
+            "drain_s": round(drained_s, 1), "still_pending_after_drain": pending(clients), "client_loop_lag_ms": summary(lag),
             "cpu_seconds_during_run": cpu, "cpu_cores_used_during_run": {n: round(v / run_s, 2) for n, v in cpu.items()},
+            "cpu_seconds_run_and_drain": used(cpu0, cpu2),
             "system_cpu_percent_during_run": psutil.cpu_percent(interval=None),
-            "load_avg_before_and_after_run": [round(load0[0], 2), round(os.getloadavg()[0], 2)]}
+            "load_avg_before_and_after_run": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
+            **({"samples": samples} if sample else {})}
 
 
 def _db_verify(clients: list[WsClient], session_ids: list[int]) -> dict:

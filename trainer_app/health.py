@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from datetime import timedelta
@@ -60,8 +61,22 @@ def _channel_layer() -> dict:
 
     async def round_trip() -> None:
         channel = f"healthz.{uuid.uuid4().hex}"
-        await layer.send(channel, {"type": "healthz.ping"})
-        await asyncio.wait_for(layer.receive(channel), timeout=2)
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        try:
+            # A pub/sub layer (production) delivers only to a receiver already subscribed: the ping is
+            # sent again until one arrives (a list-based layer keeps the first; the rest expire unread).
+            for _ in range(20):
+                await layer.send(channel, {"type": "healthz.ping"})
+                done, _ = await asyncio.wait({receiving}, timeout=0.1)
+                if done:
+                    receiving.result()
+                    return
+            raise TimeoutError("no ping came back within 2 s")
+        finally:
+            if not receiving.done():
+                receiving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiving  # lets the layer unsubscribe before the loop ends
 
     asyncio.run(round_trip())
     return {"ok": True, "detail": type(layer).__name__}

@@ -58,7 +58,7 @@ def live_feedback_hints_wanted(*, session: PracticeSession) -> bool:
     return bool(session.live_feedback and not session.exam)
 
 
-def live_assessment_record(*, turn_id: int, session_id: int) -> AssessmentRequest | None:
+def live_assessment_record(*, turn_id: int, session_id: int) -> None:
     """In the turn's own transaction: the outbox row, and the enqueue after commit."""
     session = (
         PracticeSession.objects.filter(pk=session_id, turns__pk=turn_id, turns__speaker=Turn.Speaker.TRAINEE)
@@ -66,12 +66,14 @@ def live_assessment_record(*, turn_id: int, session_id: int) -> AssessmentReques
         .first()
     )
     if session is None:  # not a trainee turn: nothing to assess
-        return None
-    request, _ = AssessmentRequest.objects.get_or_create(
-        turn_id=turn_id, defaults={"hints": live_feedback_hints_wanted(session=session)}
+        return
+    # perf: one INSERT ... ON CONFLICT DO NOTHING (a turn recorded twice keeps its first row). This runs
+    # inside the turn's transaction, before its reply starts: get_or_create took four round trips
+    # (SELECT, SAVEPOINT, INSERT, RELEASE), each a wait on PostgreSQL.
+    AssessmentRequest.objects.bulk_create(
+        [AssessmentRequest(turn_id=turn_id, hints=live_feedback_hints_wanted(session=session))], ignore_conflicts=True
     )
     transaction.on_commit(lambda: _enqueue_soon(turn_id=turn_id))
-    return request
 
 
 _enqueue_lock = threading.Lock()
