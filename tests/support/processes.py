@@ -62,7 +62,11 @@ def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Pope
         web_command(host="127.0.0.1", port=port, workers=1),  # the server `make run` uses
         cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
-    wait_for_port(port, proc=proc, timeout=180)  # listening once its engines are warm (ASGI lifespan)
+    try:
+        wait_for_port(port, proc=proc, timeout=180)  # listening once its engines are warm (ASGI lifespan)
+    except Exception:
+        stop(proc)  # not left running behind a failed start
+        raise
     return proc
 
 
