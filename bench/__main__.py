@@ -22,15 +22,15 @@ from pathlib import Path
 
 from bench.common import PY, REPO, machine_info
 
-FIGURES = ["feedback", "llm", "asr_models", "asr", "diarize", "scripted", "capacity", "recordings",
+FIGURES = ["feedback", "llm", "asr_models", "asr", "diarize", "scripted", "web_rss", "capacity", "recordings",
            "recording_hallucinations", "cohort"]
 TOP_KEYS = ["scripted_ws_p95_ms", "scripted_ws_errors", "scripted_ws_lost_turns", "scripted_ws_capacity_turns_per_s",
             "llm_ttft_overhead_p95_ms", "asr_pipeline_rtf_ratio", "asr_tiny_rtf", "asr_base_rtf", "voice_turn_p95_ms",
             "diarize_rtf", "recording_pipeline_rtf", "assess_offline_p95_ms", "live_feedback_p95_ms", "web_rss_mb",
             "worker_rss_mb", "cohort_dashboard_p95_ms"]
 FIGURE_TIMEOUT_S = 420
-# several load steps each with its own pages; a 5-minute recording through every stage, and its baseline
-FIGURE_TIMEOUTS_S = {"capacity": 1200, "recordings": 2400, "recording_hallucinations": 1200}
+# several load steps each with its own pages; the app started twice (web_rss); a 5-minute recording through every stage, and its baseline
+FIGURE_TIMEOUTS_S = {"capacity": 1200, "recordings": 2400, "recording_hallucinations": 1200, "web_rss": 900}
 
 
 def run_figure(name: str, *args: str, env: dict | None = None) -> dict:

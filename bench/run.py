@@ -33,6 +33,8 @@ def main() -> None:
             from bench.recording_hallucinations import run
         elif name == "diarize":
             from bench.diarize import run
+        elif name == "web_rss":
+            from bench.web_rss import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)
