@@ -71,6 +71,15 @@ def pytest_collection_modifyitems(config, items):
     items[:] = sorted(selected, key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embeddings_exported():
+    """The embedding model's ONNX export, made before any test as `manage.py serve` makes it before its
+    processes start (in its own process; kept between runs in the shared test cache, see settings)."""
+    from trainer_app.engines.embeddings import embeddings_export_ensure
+
+    embeddings_export_ensure()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -1,5 +1,5 @@
 """A real web process (the ASGI server `make run` starts, engines warmed before it serves) answers a
-conversation turn without ever importing PyTorch, transformers or sentence-transformers, and stays
+conversation turn without ever importing PyTorch, transformers, sentence-transformers or scikit-learn, and stays
 under 500 MB resident: its embeddings run on ONNX Runtime."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.support import processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
-WATCHED = "torch,transformers,sentence_transformers"
+WATCHED = "torch,transformers,sentence_transformers,sklearn"
 RSS_LIMIT_MB = 500
 
 

@@ -70,7 +70,8 @@ def embeddings_runtime() -> str:
 
 
 def embeddings_cache_dir() -> Path:
-    return Path(_setting("VAR_DIR", str(Path.cwd() / "var"))) / "cache" / "embeddings"
+    configured = _setting("EMBEDDINGS_CACHE_DIR", "")
+    return Path(configured) if configured else Path(_setting("VAR_DIR", str(Path.cwd() / "var"))) / "cache" / "embeddings"
 
 
 def _threads() -> int:
@@ -231,6 +232,23 @@ def _onnx_encoder_for(candidate: EmbeddingCandidate, cache_dir: Path):
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def embeddings_export_ensure() -> None:
+    """Make the ONNX export of the model this engine would use first, if it is missing (in a subprocess).
+
+    For start-up hooks that are not `manage.py serve` (which runs `export_embeddings`), e.g. a test session."""
+    if embeddings_runtime() != "onnx":
+        return
+    candidate = embedding_candidates()[0][0]
+    if declared_unexportable_reason(candidate.path):
+        return
+    entry = cache_entry(path=candidate.path, cache_dir=embeddings_cache_dir())
+    if entry.manifest_read() is None and entry.failure_read() is None:
+        try:
+            _export_in_subprocess(path=candidate.path, entry=entry)
+        except _ExportFailed as exc:  # the engine falls back on first use and says why
+            logger.warning("embeddings: export failed (%s)", exc)
 
 
 def _encoder_build() -> tuple[object, str, bool, str]:

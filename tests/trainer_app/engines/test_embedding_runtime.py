@@ -63,6 +63,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 def fresh_engine(monkeypatch, settings, var_dir):
     """The engine as a new process finds it: nothing loaded, the module's var_dir as VAR_DIR."""
     settings.VAR_DIR = var_dir
+    settings.EMBEDDINGS_CACHE_DIR = var_dir / "cache" / "embeddings"
     settings.EMBEDDINGS_MODEL = ""
     settings.EMBEDDINGS_RUNTIME = "onnx"
     monkeypatch.setattr(embeddings, "_state", {"encoder": None, "model": None, "backend": None, "production": False,
