@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,9 @@ def main() -> None:
     opts = parser.parse_args()
     names = [n for n in (opts.only.split(",") if opts.only else FIGURES) if n]
     t0 = time.perf_counter()
+    # One embedding export for every figure's app (content-addressed, so sharing is safe), not one per figure.
+    cache = tempfile.mkdtemp(prefix="bench-embeddings-")
+    os.environ.setdefault("EMBEDDINGS_CACHE_DIR", cache)
     doc: dict = {"machine": machine_info(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     timings: dict = {}
     errors: dict = {}
@@ -88,6 +92,7 @@ def main() -> None:
     doc["durations_s"] = {**timings, "bench_total_s": round(time.perf_counter() - t0, 1)}
     if errors:
         doc["errors"] = errors
+    shutil.rmtree(cache, ignore_errors=True)
     text = json.dumps(doc, indent=2)
     (REPO / "bench" / "results.json").write_text(text + "\n")
     print(text)
