@@ -281,7 +281,12 @@ def _encoder_build() -> tuple[object, str, bool, str]:
                 why_not = str(exc)
         # A model the ONNX path cannot run still works: on PyTorch, in this process, said on the health page.
         logger.warning("embeddings: %s runs on PyTorch in this process (%s)", candidate.label, why_not)
-        model, *_ = _torch_model_load(candidate.path)
+        try:
+            model, *_ = _torch_model_load(candidate.path)
+        except Exception as exc:  # it does not load on PyTorch either: the next candidate
+            logger.warning("embeddings: %s failed to load (%s)", candidate.label, exc)
+            skipped += f"{candidate.label} failed to load: {exc}; "
+            continue
         _state["model"] = model
         return TorchSentenceEncoder(model), candidate.label, candidate.production, \
             f"{skipped}{candidate.note}; runtime: PyTorch loaded in this process (not on ONNX Runtime: {why_not})"

@@ -5,6 +5,7 @@ weights' sha256 and reused; a model the ONNX path cannot run works on PyTorch an
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -40,11 +41,23 @@ def var_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bundled_export(model, var_dir):
-    """The bundled model exported (here, in the test process) into var_dir's cache."""
-    cache = var_dir / "cache" / "embeddings"
-    manifest = embedding_export.export(model_dir=embeddings.bundled_model_path(), cache_dir=cache)
-    return cache_entry(path=embeddings.bundled_model_path(), cache_dir=cache), manifest
+def bundled_export(var_dir):
+    """The bundled model's export (made before the tests by tests/conftest.py's embeddings_exported, in its
+    own process, as `manage.py serve` makes it), linked into var_dir's cache for the engine tests here."""
+    from django.conf import settings
+
+    bundled = embeddings.bundled_model_path()
+    manifest = embedding_export.export(model_dir=bundled, cache_dir=settings.EMBEDDINGS_CACHE_DIR)  # found, not made
+    shared = cache_entry(path=bundled, cache_dir=settings.EMBEDDINGS_CACHE_DIR)
+    entry = cache_entry(path=bundled, cache_dir=var_dir / "cache" / "embeddings")
+    entry.onnx.parent.mkdir(parents=True, exist_ok=True)
+    for name in ("onnx", "tokenizer", "manifest"):
+        getattr(entry, name).unlink(missing_ok=True)
+        try:
+            os.link(getattr(shared, name), getattr(entry, name))
+        except OSError:  # another file system
+            shutil.copyfile(getattr(shared, name), getattr(entry, name))
+    return entry, manifest
 
 
 @pytest.fixture(scope="module")
@@ -225,14 +238,16 @@ def test_a_recorded_export_failure_falls_back_to_pytorch(fresh_engine, settings,
     assert "PyTorch loaded in this process (not on ONNX Runtime: exporter exploded)" in fresh_engine.embeddings_status().detail
 
 
+@pytest.mark.parametrize("pooling", ["mean", "cls"])  # exported in a subprocess / loaded on PyTorch here: both fail
 def test_a_configured_model_that_does_not_load_falls_back_to_the_bundled_one(fresh_engine, settings, bundled_export,
-                                                                             tmp_path):
+                                                                             tmp_path, pooling):
     (tmp_path / "modules.json").write_text(json.dumps([
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
     ]))
     (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    key = {"mean": "pooling_mode_mean_tokens", "cls": "pooling_mode_cls_token"}[pooling]
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({key: True}))
     (tmp_path / "model.safetensors").write_bytes(b"not weights")
     settings.EMBEDDINGS_MODEL = str(tmp_path)
     vectors = fresh_engine.embed(TEXTS[:2])
