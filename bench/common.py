@@ -184,6 +184,8 @@ class App:
         out = []
         for proc in serving:
             try:
+                if "resource_tracker" in " ".join(proc.cmdline()):  # multiprocessing's helper, not a web process
+                    continue
                 rss = proc.memory_info().rss
                 maps = Path(f"/proc/{proc.pid}/maps").read_text(errors="replace")
             except (psutil.Error, OSError):
