@@ -44,7 +44,7 @@ def figure(*, value, baseline, baseline_is: str, target: str, unit: str, n: int,
     if met is None and value is not None:
         op, _, num = target.partition(" ")
         limit = float(num)
-        met = {"<=": value <= limit, ">=": value >= limit, "==": value == limit}[op]
+        met = {"<=": value <= limit, "<": value < limit, ">=": value >= limit, "==": value == limit}[op]
     out = {"value": value, "baseline": baseline, "baseline_is": baseline_is, "target": target,
            "met": bool(met) if met is not None else False, "unit": unit, "n": n}
     out.update(detail)
@@ -176,6 +176,26 @@ class App:
                     total += p.memory_info().rss
             out[name] = round(total / 2**20, 1)
             out[f"{name}_processes"] = len(procs)
+        return out
+
+    def web_processes(self) -> list[dict]:
+        """Each process of the web server that serves (uvicorn's worker processes; the server process
+        itself when it runs alone): pid, resident MB, and whether PyTorch / ONNX Runtime are mapped."""
+        import psutil
+
+        roots = self.processes().get("web", [])
+        serving = [child for root in roots for child in root.children(recursive=True)] or roots
+        out = []
+        for proc in serving:
+            try:
+                if "resource_tracker" in " ".join(proc.cmdline()):  # multiprocessing's helper, not a web process
+                    continue
+                rss = proc.memory_info().rss
+                maps = Path(f"/proc/{proc.pid}/maps").read_text(errors="replace")
+            except (psutil.Error, OSError):
+                continue
+            out.append({"pid": proc.pid, "rss_mb": round(rss / 2**20, 1), "torch_loaded": "libtorch" in maps,
+                        "onnxruntime_loaded": "onnxruntime" in maps})
         return out
 
     def stop(self) -> None:

@@ -35,6 +35,8 @@ def main() -> None:
             from bench.diarize import run
         elif name == "prod_ws":
             from bench.prod_ws import run
+        elif name == "web_rss":
+            from bench.web_rss import run
         else:
             raise SystemExit(f"unknown figure {name}")
         result = run(**kwargs)

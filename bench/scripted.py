@@ -1,4 +1,4 @@
-"""scripted_ws_p95_ms (+ errors, lost turns) and web/worker RSS.
+"""scripted_ws_p95_ms (+ errors, lost turns) and worker RSS (the web's per process: bench/web_rss.py).
 
 100 websocket pages, each its own trainee and session (scripted persona, mixed
 CBT / DEAR MAN / MI starter scenarios), each sending a turn every 2 s for 60 s.
@@ -218,6 +218,36 @@ def _db_verify(clients: list[WsClient], session_ids: list[int]) -> dict:
     return {"lost": lost, "not_stored": stored_missing, "no_stored_reply": no_reply}
 
 
+def sessions_prepare(n: int, *, prefix: str = "bench") -> tuple[list, list[str], list[tuple[list[str], int]]]:
+    """n trainees, each with a session of a starter scenario (CBT / DEAR MAN / MI in turn), their
+    log-in cookies, and each one's lines to say (the family's lines from its own offset)."""
+    sessions, cookies, plans = [], [], []
+    for i in range(n):
+        family = FAMILIES[ORDER[i % 3]]
+        slug = family["scenarios"][(i // 3) % len(family["scenarios"])]
+        user = trainee_create(f"{prefix}{i}")
+        sessions.append(session_start(user, slug))
+        cookies.append(login_cookie(user))
+        plans.append((family["lines"], (i * 7) % len(family["lines"])))
+    return sessions, cookies, plans
+
+
+async def warm_up(app: App, *, session_id: int, cookie: str) -> None:
+    """A warm-up page (not measured): two turns, each waited for until its reply is done."""
+    warm = WsClient(app=app, session_id=session_id, cookie=cookie)
+    await warm.connect()
+    await asyncio.sleep(0.5)
+    for k, text in enumerate(["Hello, thanks for coming in.", "How have things been this week?"]):
+        await warm.send_turn(text, f"warm-{k}")
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 60:
+            tid = warm.turn_ids.get(f"warm-{k}")
+            if tid and tid in warm.reply_done:
+                break
+            await asyncio.sleep(0.1)
+    await warm.close()
+
+
 def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> dict:
     t_start = time.perf_counter()
     env = {}
@@ -234,35 +264,8 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
         rss_idle = app.rss_mb()
 
         n_clients = CLIENTS
-        users, sessions, cookies, plans, plan_pairs = [], [], [], [], []
-        for i in range(n_clients + 1):
-            family = FAMILIES[ORDER[i % 3]]
-            slug = family["scenarios"][(i // 3) % len(family["scenarios"])]
-            user = trainee_create(f"bench{i}")
-            session = session_start(user, slug)
-            users.append(user)
-            sessions.append(session)
-            cookies.append(login_cookie(user))
-            offset = (i * 7) % len(family["lines"])
-            plans.append((family["lines"], offset))
-            plan_pairs.append((slug, family))
-        # warm-up page (not measured): the web process loads the embedding model on first use
-        warm = WsClient(app=app, session_id=sessions[-1].pk, cookie=cookies[-1])
-
-        async def warm_up():
-            await warm.connect()
-            await asyncio.sleep(0.5)
-            for k, text in enumerate(["Hello, thanks for coming in.", "How have things been this week?"]):
-                await warm.send_turn(text, f"warm-{k}")
-                t0 = time.perf_counter()
-                while time.perf_counter() - t0 < 60:
-                    tid = warm.turn_ids.get(f"warm-{k}")
-                    if tid and tid in warm.reply_done:
-                        break
-                    await asyncio.sleep(0.1)
-            await warm.close()
-
-        asyncio.run(warm_up())
+        sessions, cookies, plans = sessions_prepare(n_clients + 1)
+        asyncio.run(warm_up(app, session_id=sessions[-1].pk, cookie=cookies[-1]))
         time.sleep(1.0)
 
         # baseline in this process, same (scenario, utterance) pairs, cold then warm caches
@@ -279,6 +282,7 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
         run_info = asyncio.run(_run(app, clients, plans[:n_clients]))
         time.sleep(1.0)
         rss_after = app.rss_mb()
+        web_after = app.web_processes()
 
         latencies, missing_first_chunk = [], 0
         for c in clients:
@@ -340,6 +344,8 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
                 live_feedback_note="the worker runs at a lower CPU priority than the web (serve's WORKER_NICE, "
                                    "default 10): under this load feedback waits for idle CPU, replies do not",
                 run=run_info,
+                web_tier_rss_mb={"after_load": rss_after.get("web"), "after_start": rss_idle.get("web"),
+                                 "per_process_after_load": web_after},
                 worker_nice=worker_nice, conn_max_age=conn_max_age,
             ),
             "scripted_ws_errors": figure(
@@ -352,11 +358,6 @@ def run(*, worker_nice: str | None = None, conn_max_age: str | None = None) -> d
                 examples=verify["lost"][:5],
                 trainee_turns_in_db=Turn.objects.filter(session_id__in=[s.pk for s in sessions[:n_clients]],
                                                         speaker=Turn.Speaker.TRAINEE).count(),
-            ),
-            "web_rss_mb": figure(
-                value=rss_after.get("web"), baseline=rss_idle.get("web"),
-                baseline_is="web server RSS (uvicorn and its worker processes) right after start-up, before any traffic", target="<= 2560", unit="MB", n=1,
-                met=None, note="no target was given in the issues; 2.5 GB (two uvicorn processes, each with the models) used as a sanity bound",
             ),
             "worker_rss_mb": figure(
                 value=rss_after.get("worker"), baseline=rss_idle.get("worker"),

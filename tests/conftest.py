@@ -80,6 +80,15 @@ def _reply_admission_relaxed(settings):
     settings.REPLY_ADMISSION_WINDOW_S = 0.0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embeddings_exported():
+    """The embedding model's ONNX export, made before any test as `manage.py serve` makes it before its
+    processes start (in its own process; kept between runs in the shared test cache, see settings)."""
+    from trainer_app.engines.embeddings import embeddings_export_ensure
+
+    embeddings_export_ensure()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -9,6 +9,9 @@ import sys
 
 from django.core.asgi import get_asgi_application
 
+from trainer_app.import_watch import import_watch_from_env
+
+import_watch_from_env()  # IMPORT_WATCH=torch,...: say so if this process imports one (off by default)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trainer_app.settings")
 django_asgi_app = get_asgi_application()
 

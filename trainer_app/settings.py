@@ -32,6 +32,10 @@ if TESTING and not env.str("VAR_DIR", default=""):
     # One state directory per test run (parallel runs must not share SQLite
     # files); exported so that processes the tests start use it too.
     os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="trainer-test-")
+if TESTING and not env.str("EMBEDDINGS_CACHE_DIR", default=""):
+    # The embedding model's ONNX export, shared by test runs on this machine: entries are keyed by
+    # the sha256 of the model's files and written atomically under a lock, so sharing is safe.
+    os.environ["EMBEDDINGS_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / "trainer-test-embeddings")
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -320,6 +324,8 @@ ENGINES_WARM_ON_START = env.bool("ENGINES_WARM_ON_START", default=False)
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")
 # onnx: run the (mean-pooling) embedding model on ONNX Runtime, exported once into VAR_DIR/cache (same vectors, ~2.5x faster on CPU); torch: PyTorch.
 EMBEDDINGS_RUNTIME = env.str("EMBEDDINGS_RUNTIME", default="onnx")
+# Where the ONNX exports live (made by `manage.py export_embeddings`, keyed by the model files' sha256).
+EMBEDDINGS_CACHE_DIR = Path(env.str("EMBEDDINGS_CACHE_DIR", default="") or VAR_DIR / "cache" / "embeddings")
 # How long a Python thread may hold the GIL before another may run (CPython's default 5 ms);
 # shorter keeps the web event loop responsive while reply threads compute.
 GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.0002)

@@ -13,28 +13,13 @@ by mean fall back to embedding every text.
 from __future__ import annotations
 
 import logging
-import threading
 from functools import lru_cache
 
 import numpy as np
 
-from trainer_app.engines.embeddings import embed, embed_one, embed_tokens, get_model
+from trainer_app.engines.embeddings import embed, embed_one, embed_tokens, pools_by_mean
 
 logger = logging.getLogger(__name__)
-_mean_pooling: dict[int, bool] = {}
-_lock = threading.Lock()
-
-
-def _pools_by_mean(model) -> bool:
-    key = id(model)
-    if key not in _mean_pooling:
-        with _lock:
-            modes = [getattr(module, "pooling_mode", None) for module in model]
-            uses_mean = "mean" in modes or any(
-                getattr(module, "pooling_mode_mean_tokens", False) for module in model
-            )
-            _mean_pooling[key] = bool(uses_mean) and hasattr(model, "tokenizer")
-    return _mean_pooling[key]
 
 
 def _normalised(vector: np.ndarray) -> np.ndarray:
@@ -43,11 +28,10 @@ def _normalised(vector: np.ndarray) -> np.ndarray:
 
 def embed_with_spans(*, text: str, spans: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(vector of ``text``, one vector per span); spans are substrings of ``text``."""
-    model = get_model()
     if not spans:
         vector = embed_one(text)
         return vector, np.zeros((0, vector.shape[0]), dtype=np.float32)
-    if not _pools_by_mean(model):
+    if not pools_by_mean():
         vectors = embed([text, *spans])
         return vectors[0], vectors[1:]
     try:

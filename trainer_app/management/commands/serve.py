@@ -37,6 +37,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, worker_concurrency: int, **options):
         bin_dir = os.path.dirname(sys.executable)
+        # The ONNX export of the embedding model is made here, in its own process, before the web and the
+        # workers start: they load it with ONNX Runtime, and the web process never loads PyTorch.
+        exported = subprocess.run([sys.executable, str(settings.BASE_DIR / "manage.py"), "export_embeddings"],  # noqa: S603
+                                  check=False)
+        if exported.returncode != 0:
+            self.stderr.write("embedding export failed; the processes will say why on /healthz")
         web = web_command(host=host, port=port, workers=int(os.environ.get("WEB_WORKERS", "2")))
         # Two workers, threads sharing one copy of each loaded model. Speech (voice turns: transcription,
         # then the persona's reply) is part of the conversation and runs at the web's priority. Live
