@@ -63,7 +63,7 @@ def _channel_layer() -> dict:
         channel = f"healthz.{uuid.uuid4().hex}"
         receiving = asyncio.ensure_future(layer.receive(channel))
         try:
-            # A pub/sub layer (production) delivers only to a receiver already subscribed: the ping is
+            # A pub/sub layer delivers only to a receiver already subscribed: the ping is
             # sent again until one arrives (a list-based layer keeps the first; the rest expire unread).
             for _ in range(20):
                 await layer.send(channel, {"type": "healthz.ping"})

@@ -157,18 +157,20 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
-            # perf: Redis pub/sub, not channels_redis's list-based layer. A session's pushes (echo, reply
-            # chunks, reply-done, feedback) cost one PUBLISH each, read by one subscriber connection per
-            # process that hands them to its consumers; the list-based layer spent 4 round trips per group
-            # send and 4 more per receive, behind a receive lock every consumer of the process contends
-            # for: 2.8 ms of CPU per message against 0.44 ms (150 idle consumers, bench/prod_ws.py's load,
-            # docs/performance.md). What it gives up: a message published while no page of the session is
-            # subscribed (or during a reconnect) is not kept; everything pushed is stored and shown on reload.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels_redis's list-based layer. Its pub/sub layer costs ~6x less CPU per message (2.8 -> 0.44 ms
+            # under bench/prod_ws.py's load) but delivers only to receivers already subscribed: the fault suite
+            # (Redis restarted mid-session) lost the echo of a turn stored while the page re-subscribed, and the
+            # page, never seeing it, could not tell its turn had arrived. Kept until pushes can be replayed.
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8's default socket timeout (5 s) must not end a connection that waits on Redis.
+                # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that channels_redis blocks
+                # in BZPOPMIN on an idle channel: the client could give up just before the server answered
+                # (TimeoutError in receive). The socket timeout must outlast the blocking pop.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}],
                 "prefix": env.str("CHANNELS_PREFIX", default="asgi"),
+                # All consumers of a web process share one inbox list; at the default 100 messages a busy
+                # process silently dropped pushes (bench/prod_ws.py found 55 of them).
+                "capacity": env.int("CHANNELS_CAPACITY", default=2000),
             },
         }
     }
