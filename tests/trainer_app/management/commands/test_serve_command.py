@@ -20,6 +20,16 @@ class _FinishedProcess:
     def wait(self, timeout=None):
         return 0
 
+    # subprocess.run (the embedding export, run to completion before anything starts) uses these
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def communicate(self, input=None, timeout=None):  # noqa: A002 - subprocess's own name
+        return None, None
+
 
 started: list[_FinishedProcess] = []
 
@@ -50,6 +60,8 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     assert by_queue["speech"].kwargs.get("preexec_fn") is None  # voice turns keep the web's priority
     hostnames = {p.args[p.args.index("--hostname") + 1] for p in workers}
     assert len(hostnames) == 2
+    # the embedding export runs first, in a process of its own (the web process never loads PyTorch)
+    assert "export_embeddings" in launched[0].args and launched.index(web[0]) > 0
 
 
 def test_worker_nice_zero_keeps_equal_priority(launched, monkeypatch):
