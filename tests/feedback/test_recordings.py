@@ -331,4 +331,6 @@ def test_long_recordings_are_split_into_parts_that_each_run_as_a_task(media, peo
     assert stages["asr"].attempts == stages["asr"].result["windows"] >= 2
     assert outcomes.count("asr") == stages["asr"].attempts - 1
     text = " ".join(recording.segments.filter(removed=False).values_list("text", flat=True)).lower()
-    assert "sutures" in text and "knots" in text and text.count("incision") == 1
+    # the first line, the last and one in between, each once (windows joined without loss or overlap);
+    # "knot": one run heard the last two lines as "outdoor gently, and high free lots. ... tying the knot now"
+    assert "sutures" in text and "knot" in text and text.count("incision") == 1
