@@ -16,30 +16,17 @@ import asyncio
 import os
 import time
 
-from bench.common import App, WsClient, django_setup, figure, login_cookie, pct, session_start, summary, trainee_create
-from bench.scripted import INTERVAL_S, _db_verify, _run
-from bench.utterances import FAMILIES, ORDER
+from bench.common import App, WsClient, django_setup, figure, pct, summary
+from bench.scripted import INTERVAL_S, _db_verify, _run, sessions_prepare
 
 RATES = [int(r) for r in os.environ.get("BENCH_CAPACITY_RATES", "25,50,75,100,150").split(",") if r.strip()]
 STEP_S = float(os.environ.get("BENCH_CAPACITY_STEP_S", "20"))
 P95_LIMIT_MS = 250.0
 
 
-def _pages(n: int, tag: str):
-    sessions, cookies, plans = [], [], []
-    for i in range(n):
-        family = FAMILIES[ORDER[i % 3]]
-        slug = family["scenarios"][(i // 3) % len(family["scenarios"])]
-        user = trainee_create(f"cap{tag}-{i}")
-        sessions.append(session_start(user, slug))
-        cookies.append(login_cookie(user))
-        plans.append((family["lines"], (i * 7) % len(family["lines"])))
-    return sessions, cookies, plans
-
-
 def _step(app: App, rate: int) -> dict:
     n = max(1, int(round(rate * INTERVAL_S)))
-    sessions, cookies, plans = _pages(n, f"{rate}")
+    sessions, cookies, plans = sessions_prepare(n, prefix=f"cap{rate}-")
     clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
     run_info = asyncio.run(_run(app, clients, plans, duration_s=STEP_S))
     latencies = [c.first_chunk[c.turn_ids[cid]] - sent for c in clients for cid, sent in c.sent.items()

@@ -40,13 +40,10 @@ from bench.common import (
     WsClient,
     django_setup,
     figure,
-    login_cookie,
     pct,
-    session_start,
     summary,
-    trainee_create,
 )
-from bench.scripted import _run, engine_baseline
+from bench.scripted import _run, engine_baseline, sessions_prepare
 from bench.utterances import FAMILIES, ORDER
 from bench.verify import turns_audit
 
@@ -191,19 +188,6 @@ def _by_send_time(clients: list[WsClient], arrivals: str, width_s: int = 10) -> 
             for b, v in sorted(buckets.items())}
 
 
-def _pages(n: int):
-    sessions, cookies, plans, families = [], [], [], []
-    for i in range(n):
-        family = ORDER[i % 3]
-        slug = FAMILIES[family]["scenarios"][(i // 3) % len(FAMILIES[family]["scenarios"])]
-        user = trainee_create(f"prod{i}")
-        sessions.append(session_start(user, slug))
-        cookies.append(login_cookie(user))
-        plans.append((FAMILIES[family]["lines"], (i * 7) % len(FAMILIES[family]["lines"])))
-        families.append(family)
-    return sessions, cookies, plans, families
-
-
 def _warm_up(app: App, sessions, cookies) -> None:
     """A few pages (spread over both web processes by the kernel) send two turns each and wait
     for reply and feedback: not measured."""
@@ -296,7 +280,8 @@ def run() -> dict:
         time.sleep(2.0)
         rss_idle = rss_by_process(app)
 
-        sessions, cookies, plans, families = _pages(CLIENTS + 4)
+        sessions, cookies, plans = sessions_prepare(CLIENTS + 4, prefix="prod")
+        families = [ORDER[i % 3] for i in range(CLIENTS + 4)]  # as sessions_prepare assigns them
         _warm_up(app, sessions[CLIENTS:], cookies[CLIENTS:])
         time.sleep(1.0)
         sessions, cookies, plans, families = sessions[:CLIENTS], cookies[:CLIENTS], plans[:CLIENTS], families[:CLIENTS]

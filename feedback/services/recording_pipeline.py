@@ -16,10 +16,8 @@ time limit."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +48,7 @@ from feedback.models import (
 from feedback.models.recordings import SPEECH_STAGES, STAGES
 from trainer_app.engines.speech.errors import NoSpeechDetected, SpeechError
 from trainer_app.engines.speech.pipeline import MAX_WINDOW_S, regions_group
+from trainer_app.leases import lease_renewed
 
 logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
@@ -136,37 +135,16 @@ def _claim(*, recording_id: int, stage: str) -> RecordingStage | None:
     return row
 
 
-@contextlib.contextmanager
 def _lease_kept(*, stage_id: int):
     """Renew the stage's lease while the work runs (a killed worker stops renewing it)."""
-    from django.db import close_old_connections, connection
-
-    if connection.in_atomic_block:
-        # Run inside the caller's transaction (tests): nothing outside it could see a renewal,
-        # and a second connection writing would wait on this one's lock.
-        yield
-        return
     lease = float(_setting("RECORDING_STAGE_LEASE_S", 60.0))
-    stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(lease / 3):
-            try:
-                RecordingStage.objects.filter(pk=stage_id, status=RecordingStage.Status.RUNNING).update(
-                    lease_until=timezone.now() + timedelta(seconds=lease)
-                )
-            except Exception:  # a locked database: the next renewal tries again
-                logger.exception("recording stage lease renewal failed")
-            finally:
-                close_old_connections()
+        RecordingStage.objects.filter(pk=stage_id, status=RecordingStage.Status.RUNNING).update(
+            lease_until=timezone.now() + timedelta(seconds=lease)
+        )
 
-    thread = threading.Thread(target=renew, name=f"recording-lease-{stage_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    return lease_renewed(renew=renew, lease_s=lease, name=f"recording-stage-{stage_id}")
 
 
 def recording_stage_run(*, recording_id: int, stage: str) -> str:

@@ -15,6 +15,7 @@ from functools import cache
 import pytest
 import yaml
 
+from bench.common import login_cookie
 from tests.faults.page import Page
 from tests.faults.stack import REDIS_SERVER, RedisServer, Stack
 from tests.support import processes
@@ -59,18 +60,6 @@ def app_stack(transactional_db, fault_stack) -> Stack:
     return fault_stack
 
 
-def login_cookie(user) -> str:
-    """A Django session for the user, as the login view leaves it: the page's cookie."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.save()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
 @cache

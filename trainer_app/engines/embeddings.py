@@ -130,24 +130,19 @@ def _torch_threads_limit() -> None:
 
 
 def _load():
-    """The sentence-transformers model on PyTorch: configured, else the bundled one."""
+    """The sentence-transformers model on PyTorch: the first candidate that loads (configured, then bundled)."""
     from sentence_transformers import SentenceTransformer
 
-    configured = _configured_model()
-    if configured:
+    candidates, skipped = embedding_candidates()
+    for candidate in candidates:
         try:
-            model = SentenceTransformer(configured, device="cpu")
-            return model, configured, True, f"loaded {configured}"
+            model = SentenceTransformer(str(candidate.path), device="cpu")
         except Exception as exc:
-            logger.warning("embeddings: %s failed to load (%s); falling back to bundled MiniLM", configured, exc)
-            fallback_reason = f"{configured} failed to load: {exc}; "
-    else:
-        fallback_reason = "EMBEDDINGS_MODEL not set; "
-    problem = verify_bundled_model()
-    if problem:
-        raise RuntimeError(f"no embedding model can be loaded: {fallback_reason}{problem}")
-    model = SentenceTransformer(str(bundled_model_path()), device="cpu")
-    return model, "all-MiniLM-L6-v2 (bundled)", False, fallback_reason + "using the bundled all-MiniLM-L6-v2 (embedded default)"
+            logger.warning("embeddings: %s failed to load (%s)", candidate.label, exc)
+            skipped += f"{candidate.label} failed to load: {exc}; "
+            continue
+        return model, candidate.label, candidate.production, f"{skipped}{candidate.note}"
+    raise RuntimeError(f"no embedding model can be loaded: {skipped}")
 
 
 def _torch_model_load(path: Path | None = None):
