@@ -78,6 +78,7 @@ def _reply_admission_relaxed(settings):
     of admission set these back themselves; tests of real processes run with the real settings."""
     settings.REPLY_ADMISSION_MAX_WAIT_S = 30.0
     settings.REPLY_ADMISSION_WINDOW_S = 0.0
+    settings.REPLY_ADMISSION_MAX_STARTING = 0
 
 
 @pytest.fixture(scope="session", autouse=True)

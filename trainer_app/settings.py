@@ -316,6 +316,9 @@ REPLY_ADMISSION_MAX_WAIT_S = env.float("REPLY_ADMISSION_MAX_WAIT_S", default=2.0
 # ... and while the median delay from receipt to reply start of the last REPLY_ADMISSION_WINDOW_S seconds' turns
 # (5 at least) is above it; 0 turns that check off.
 REPLY_ADMISSION_WINDOW_S = env.float("REPLY_ADMISSION_WINDOW_S", default=5.0)
+# ... and while this many admitted turns per web process wait for their reply to start (0: no limit).
+# 8 x ~45 ms of this process's CPU per turn start keeps an admitted turn's start under ~0.4 s.
+REPLY_ADMISSION_MAX_STARTING = env.int("REPLY_ADMISSION_MAX_STARTING", default=8)
 # Streamed reply chunks after the first are sent at most this often, batched into one frame.
 REPLY_CHUNK_BATCH_S = env.float("REPLY_CHUNK_BATCH_S", default=0.05)
 # Load the persona engines and build every scenario's indexes before the web process serves

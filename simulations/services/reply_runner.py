@@ -36,7 +36,10 @@ generation queue is full (``REPLY_RUNNER_QUEUE_MAX`` jobs waiting for a thread)
 or its oldest job (or database call) has waited longer than
 ``REPLY_ADMISSION_MAX_WAIT_S``, or the median delay from receipt to reply start
 of the last ``REPLY_ADMISSION_WINDOW_S`` seconds' turns is above it (a saturated
-CPU slows every running reply at once, with nothing queued): the
+CPU slows every running reply at once, with nothing queued), or
+``REPLY_ADMISSION_MAX_STARTING`` admitted turns are still on their way to their
+reply's start (a concurrency limit: it engages at the first burst, before any
+late start has been seen; the window above only learns once replies are late): the
 trainee sees "your partner needs a moment" and the page keeps their text,
 instead of the turn waiting silently behind everyone else's. A turn sent while
 the session's previous reply is still being generated is refused too ("busy"),
@@ -273,6 +276,8 @@ class ReplyRunner:
         self.db = _Pool(threads=settings.REPLY_RUNNER_DB_THREADS, name="session-db")
         self.replies = _Pool(threads=settings.REPLY_RUNNER_THREADS, name="session-reply")
         self.start_delays = _RecentLatency()
+        # Admitted new turns whose reply has not started yet (touched on the event loop only).
+        self.starting = 0
         self._tasks: set[asyncio.Task] = set()  # generations (and pushes): they outlive the socket that started them
 
     # -- background tasks -------------------------------------------------------------
@@ -300,16 +305,34 @@ class ReplyRunner:
             or self.replies.oldest_wait_s() > max_wait
             or self.db.oldest_wait_s() > max_wait
             or (recent is not None and recent > max_wait)
+            or 0 < settings.REPLY_ADMISSION_MAX_STARTING <= self.starting
         ):
             return TurnRejected("overloaded", OVERLOADED_MESSAGE)
         return None
 
+    def _starting_admit(self) -> Callable[[], None]:
+        """Count one admitted turn as starting; the returned release (idempotent) uncounts it."""
+        self.starting += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.starting -= 1
+
+        return release
+
     # -- generations --------------------------------------------------------------------
     async def _generate(self, *, layer, session_id: int, steal_from: int | None, claimed_turn_id: int | None,
-                        received_at: float | None = None) -> None:
+                        received_at: float | None = None, started: Callable[[], None] | None = None) -> None:
         on_reply_start = None
         if received_at is not None:  # a new turn: the delay before its reply starts feeds admission
-            on_reply_start = lambda: self.start_delays.record(time.monotonic() - received_at)  # noqa: E731
+
+            def on_reply_start() -> None:
+                self.start_delays.record(time.monotonic() - received_at)
+                if started is not None:
+                    started()
         pusher = _GroupPusher(loop=asyncio.get_running_loop(), layer=layer, group=session_group_name(session_id),
                               batch_s=settings.REPLY_CHUNK_BATCH_S, on_reply_start=on_reply_start)
         sender = asyncio.create_task(pusher.run())
@@ -323,19 +346,23 @@ class ReplyRunner:
         except Exception:
             logger.exception("session %s: reply generation failed", session_id)
             pusher.push(session_events.notice_event(message=FAILED_MESSAGE, retry=True))
+        finally:
+            if started is not None:  # a reply that never started (failed, cancelled) stops counting too
+                started()
         pusher.close()
         await sender
 
-    def generation_start(self, *, layer, session_id: int, steal_from: int | None = None,
-                         claimed_turn_id: int | None = None, received_at: float | None = None) -> asyncio.Future:
+    def generation_start(self, *, layer, session_id: int, steal_from: int | None = None, claimed_turn_id: int | None = None,
+                         received_at: float | None = None, started: Callable[[], None] | None = None) -> asyncio.Future:
         return self._keep(self._generate(layer=layer, session_id=session_id, steal_from=steal_from,
-                                         claimed_turn_id=claimed_turn_id, received_at=received_at))
+                                         claimed_turn_id=claimed_turn_id, received_at=received_at, started=started))
 
     async def turn_submit(self, *, layer, user_id: int, session_id: int, text: str, client_id: str) -> None:
         received_at = time.monotonic()
         refusal = self.admission_refusal()
         if refusal is not None:
             raise refusal
+        started = self._starting_admit()
         # The utterance is embedded (for the persona state) while the turn is stored.
         prefetch = self._keep(self.replies.run(utterance_vectors_prefetch, text=text))
         try:
@@ -344,13 +371,16 @@ class ReplyRunner:
             )
         except BaseException:
             prefetch.cancel()
+            started()
             raise
         # Stored and committed before any reply is generated. The echo is scheduled before the
         # generation, so this process's pages get it first.
         self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
-            self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at)
+            self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at,
+                                  started=started)
             return
+        started()
         # A resend: the page never saw the echo (its socket dropped, e.g. Redis restarted), so it
         # missed the reply too if one was stored meanwhile: send it again (the page drops duplicates).
         done = await self.db.run(_reply_done_for, turn_id=turn_id)

@@ -135,6 +135,35 @@ async def test_replies_starting_late_make_the_runner_refuse_new_turns_until_they
     await page.disconnect()
 
 
+@override_settings(REPLY_ADMISSION_MAX_STARTING=1)
+async def test_turns_still_on_their_way_to_a_reply_start_cap_admission_and_are_uncounted_after(setup, monkeypatch):
+    """A concurrency limit engages at the first burst, before any reply has started late."""
+    from simulations.services import reply_runner as runner_module
+
+    gate = threading.Event()
+    ready = runner_module.warm_up.persona_ready
+    monkeypatch.setattr(runner_module.warm_up, "persona_ready", lambda **kw: (gate.wait(timeout=60), ready(**kw)))
+    runner = reply_runner()
+    runner.start_delays._samples.clear()
+    page = await _connected(setup["trainee"], setup["session"].pk)
+    await page.send_json_to({"type": "turn", "text": "First, please.", "client_id": "s-1"})
+    await receive_until(page, "turn")  # stored; its reply waits before starting
+    assert runner.starting == 1
+    await page.send_json_to({"type": "turn", "text": "Second.", "client_id": "s-2"})
+    error = (await receive_until(page, "error"))[-1]
+    assert error["code"] == "overloaded" and error["client_id"] == "s-2"  # refused before being stored
+    assert await database_sync_to_async(Turn.objects.filter(speaker="trainee").count)() == 1
+    gate.set()
+    await receive_until(page, "reply-done", timeout=90)
+    assert runner.starting == 0  # its reply started: no longer counted
+    monkeypatch.setattr(runner_module, "_turn_store", lambda **kw: (_ for _ in ()).throw(
+        runner_module.TurnRejected("unavailable", runner_module.UNAVAILABLE_MESSAGE)))
+    await page.send_json_to({"type": "turn", "text": "Lost?", "client_id": "s-3"})
+    assert (await receive_until(page, "error"))[-1]["code"] == "unavailable"
+    assert runner.starting == 0  # a turn that was never stored is uncounted too
+    await page.disconnect()
+
+
 async def test_cancelling_the_runner_ends_the_generation_thread_and_releases_the_claim(setup, monkeypatch):
     engine = _SlowEngine(words=400)  # 20 s if nothing stopped it
     monkeypatch.setattr(persona_replies, "persona_engine_for", lambda **kwargs: engine)
