@@ -71,3 +71,16 @@ def _warm_assessors(sender=None, **kwargs) -> None:
 turn_recorded.connect(_on_turn_recorded, dispatch_uid="feedback.live_assessment_record")
 session_ended.connect(_on_session_ended, dispatch_uid="feedback.live_assess_session_rest")
 worker_ready.connect(_warm_assessors, dispatch_uid="feedback.warm_assessors", weak=False)
+
+
+# --- Catch-up: a page that was away gets the live feedback pushed meanwhile ------------------
+from simulations.events import session_catch_up  # noqa: E402
+
+
+def _on_session_catch_up(sender=None, *, turns, **kwargs) -> list[dict]:
+    from feedback.services.live import live_feedback_catch_up
+
+    return live_feedback_catch_up(turns=turns)
+
+
+session_catch_up.connect(_on_session_catch_up, dispatch_uid="feedback_live_catch_up")

@@ -5,6 +5,8 @@ Protocol (JSON both ways):
 browser → server
   {"type": "turn", "text": "...", "client_id": "..."}   a trainee message (resend-safe by client_id)
   {"type": "retry"}                                      regenerate a reply that failed
+  {"type": "sync", "after": turn_id}                     (re)connected: send again what was pushed about
+                                                         trainee turns from turn_id on (0: the newest ones)
 server → browser
   {"type": "push", "kind": k, "html": h, "data": {...}}  k: turn, reply-start, reply-chunk, reply-done,
                                                          reply-cancelled, notice, transcript, feedback, ended
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -31,15 +34,18 @@ from simulations.forms.sessions import ChatMessageForm
 from simulations.selectors.sessions import practice_session_access
 from simulations.services import session_events
 from simulations.services.reply_runner import reply_db_run, reply_retry, reply_session_open, reply_turn_submit
+from simulations.services.session_catch_up import session_catch_up_events
 from simulations.services.turns import TurnRejected
 
 ACCESS_LOST_MESSAGE = "You no longer have access to this session."
+SYNC_MIN_INTERVAL_S = 1.0  # a page syncs once per (re)connect; more often is ignored
 
 
 class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
     session_id: int
     group: str | None = None
     can_write = False
+    synced_at = 0.0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -99,6 +105,9 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             return
         kind = content.get("type")
         client_id = str(content.get("client_id") or "")[:64]
+        if kind == "sync":  # read-only: watchers catch up too
+            await self._sync_request(content.get("after"))
+            return
         if not self.can_write:
             # A watcher (instructor) re-checks on every frame; membership changes also reach it
             # through session_access_check below.
@@ -126,6 +135,24 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
             )
         except TurnRejected as exc:
             await self._error(exc.code, exc.message, client_id)
+
+    async def _sync_request(self, after) -> None:
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            await self._error("bad-type", "A sync needs the id of the last turn the page has (a whole number).")
+            return
+        if time.monotonic() - self.synced_at < SYNC_MIN_INTERVAL_S or (not self.can_write and not await self._access_still_held()):
+            return
+        self.synced_at = time.monotonic()
+        # Through the group, not straight from the database: once this probe comes back, the group
+        # subscription is active, so whatever the database does not have yet will be pushed to us.
+        await self.channel_layer.group_send(self.group, {"type": "session.sync", "probe": self.channel_name, "after": after})
+
+    async def session_sync(self, event: dict) -> None:
+        """Our own sync probe came back through the group (other pages ignore it): send what the page may have missed."""
+        if event.get("probe") != self.channel_name:
+            return
+        for push in await reply_db_run(session_catch_up_events, session_id=self.session_id, after_turn_id=int(event.get("after", 0))):
+            await self.session_push(push)
 
     async def session_access_check(self, event: dict) -> None:
         """Sent to the session's group when a cohort's membership or owner changed."""

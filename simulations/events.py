@@ -25,6 +25,10 @@ turn_recorded = Signal()
 turn_stored = Signal()
 # sender=None, session_id=int
 session_ended = Signal()
+# sender=None, session_id=int, turns=[Turn] (trainee turns, oldest first). A page (re)connected and may
+# have missed pushes about these turns: receivers return the push events ({"kind", "html", "data"})
+# to send it again (simulations.services.session_catch_up); the page drops duplicates.
+session_catch_up = Signal()
 
 
 def session_group_name(session_id: int) -> str:

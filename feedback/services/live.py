@@ -191,7 +191,23 @@ def live_feedback_html(*, turn: Turn, assessments: list[Assessment]) -> str:
             miti[view.framework.slug] = session_miti(views=so_far, framework=view.framework)
     for view in views:
         view.miti = miti.get(view.framework.slug)
-    return render_to_string("feedback/live/_feedback.html", {"turn": turn, "views": views})
+    return render_to_string("feedback/live/_feedback.html", {
+        "turn": turn, "views": views, "assessment_ids": ",".join(str(a.pk) for a in assessments)})
+
+
+def _feedback_event(*, turn: Turn, assessments: list[Assessment]) -> dict:
+    return {"kind": "feedback", "html": live_feedback_html(turn=turn, assessments=assessments),
+            "data": {"turn_id": turn.pk, "turn_index": turn.index, "assessments": [a.pk for a in assessments]}}
+
+
+def live_feedback_catch_up(*, turns: list[Turn]) -> list[dict]:
+    """The live feedback already pushed for these turns, as push events again: a page that was
+    away when it was pushed missed it (simulations.services.session_catch_up). Never pushed
+    (exams, still being assessed): not here; its own push comes later."""
+    pushed: dict[int, list[Assessment]] = {}
+    for assessment in Assessment.objects.filter(turn__in=turns, pushed_at__isnull=False).order_by("pk"):
+        pushed.setdefault(assessment.turn_id, []).append(assessment)
+    return [_feedback_event(turn=turn, assessments=pushed[turn.pk]) for turn in turns if turn.pk in pushed]
 
 
 def live_feedback_push(*, turn: Turn, assessments: list[Assessment]) -> list[int]:
@@ -202,10 +218,6 @@ def live_feedback_push(*, turn: Turn, assessments: list[Assessment]) -> list[int
         if Assessment.objects.filter(pk=a.pk, pushed_at__isnull=True).update(pushed_at=timezone.now())
     ]
     if claimed:
-        session_push(
-            session_id=turn.session_id,
-            html=live_feedback_html(turn=turn, assessments=claimed),
-            kind="feedback",
-            data={"turn_id": turn.pk, "turn_index": turn.index, "assessments": [a.pk for a in claimed]},
-        )
+        event = _feedback_event(turn=turn, assessments=claimed)
+        session_push(session_id=turn.session_id, html=event["html"], kind=event["kind"], data=event["data"])
     return [a.pk for a in claimed]

@@ -90,6 +90,9 @@
       swapOob(bubble ? msg.html : msg.data.append_html); // replace the streaming bubble, or append the reply
       speak(msg.data.text);
     },
+    feedback(msg) {
+      if (!feedbackShown(msg.data.assessments)) swapOob(msg.html);
+    },
     ended(msg) {
       swapOob(msg.html);
       root.dataset.active = "false";
@@ -97,6 +100,26 @@
       if (form) form.querySelectorAll("textarea,button,input").forEach((el) => (el.disabled = true));
     },
   };
+
+  function lastAnsweredTurnId() {
+    const turns = document.querySelectorAll('article.bubble.trainee[id^="turn-"]');
+    for (let i = turns.length - 1; i >= 0; i--) {
+      const id = Number(turns[i].id.slice(5));
+      const reply = document.getElementById("reply-" + id);
+      if (reply && !reply.dataset.streaming) return id;
+    }
+    return 0;
+  }
+
+  function feedbackShown(ids) {
+    // Live feedback for these assessments is already on the page (a catch-up sends it again).
+    if (!ids || !ids.length) return false;
+    const shown = new Set();
+    document.querySelectorAll(".feedback-turn[data-assessments]").forEach((el) => {
+      el.dataset.assessments.split(",").forEach((id) => shown.add(Number(id)));
+    });
+    return ids.every((id) => shown.has(id));
+  }
 
   function onMessage(event) {
     const msg = JSON.parse(event.data);
@@ -123,6 +146,9 @@
       retryDelay = 500;
       setStatus("Connected");
       root.dataset.connected = "true";
+      // Catch up on what was pushed while away (a reply finished, feedback): the server sends
+      // again everything from the last turn this page saw answered; the handlers drop duplicates.
+      socket.send(JSON.stringify({ type: "sync", after: lastAnsweredTurnId() }));
       // Anything not confirmed before a drop is resent with its id: stored once.
       for (const [clientId, text] of outbox) socket.send(JSON.stringify({ type: "turn", text, client_id: clientId }));
     });

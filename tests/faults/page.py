@@ -4,8 +4,11 @@ What the fault tests need from "the browser": it reconnects after a drop (backin
 off, 0.25 s doubling to 2 s here instead of 0.5 s to 8 s), resends every turn the
 server has not confirmed with its client id when it reconnects (its outbox), and
 takes a refused turn out of the outbox (``busy``, ``overloaded``, ``unavailable``:
-the page puts the text back in the box). Every frame and every connection change
-is recorded with the time it happened.
+the page puts the text back in the box). On each (re)connect it first asks the server
+to catch up (``sync`` with the last trainee turn it saw answered) and, like the page,
+drops what it already shows (a turn, a final reply, live feedback for the same
+assessments): ``frames`` holds what the page shows, ``duplicates`` what it dropped.
+Every frame and every connection change is recorded with the time it happened.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class Page:
         self.origin, self.cookie = base_url, cookie
         self.outbox: dict[str, str] = {}
         self.frames: list[Frame] = []
+        self.duplicates: list[Frame] = []
+        self._turns: list[int] = []  # trainee turns shown, in order
+        self._answered: set[int] = set()  # trainee turns whose final reply is shown
+        self._feedback: set[int] = set()  # assessments whose live feedback is shown
         self.events: list[tuple[float, str]] = []  # (time, "open" | "closed: ..." | "refused: ...")
         self.connected = threading.Event()
         self._lock = threading.Lock()
@@ -82,6 +89,8 @@ class Page:
             self._ws = ws
             self._event("open")
             self.connected.set()
+            with contextlib.suppress(Exception):
+                await ws.send(json.dumps({"type": "sync", "after": self._last_answered()}))
             for client_id, text in list(self.outbox.items()):  # unconfirmed turns, resent with their ids
                 with contextlib.suppress(Exception):
                     await ws.send(json.dumps({"type": "turn", "text": text, "client_id": client_id}))
@@ -100,9 +109,30 @@ class Page:
         with self._lock:
             self.events.append((time.time(), what))
 
+    def _last_answered(self) -> int:
+        return next((t for t in reversed(self._turns) if t in self._answered), 0)
+
+    def _duplicate(self, msg: dict) -> bool:
+        """As static/js/session.js decides: already shown, so dropped."""
+        kind, data = msg.get("kind"), msg.get("data") or {}
+        if kind == "turn":
+            if data.get("turn_id") in self._turns:
+                return True
+            self._turns.append(data.get("turn_id"))
+        elif kind == "reply-done":
+            if data.get("reply_for") in self._answered:
+                return True
+            self._answered.add(data.get("reply_for"))
+        elif kind == "feedback":
+            ids = set(data.get("assessments") or [])
+            if ids and ids <= self._feedback:
+                return True
+            self._feedback |= ids
+        return False
+
     def _receive(self, msg: dict) -> None:
         with self._lock:
-            self.frames.append(Frame(time.time(), msg))
+            (self.duplicates if msg.get("type") == "push" and self._duplicate(msg) else self.frames).append(Frame(time.time(), msg))
         if msg.get("type") == "error" and msg.get("client_id") and msg.get("code") != "rate-limit":
             self.outbox.pop(msg["client_id"], None)  # refused, not stored: the text goes back in the box
         elif msg.get("kind") == "turn":
