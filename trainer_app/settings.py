@@ -155,25 +155,35 @@ if REDIS_URL:
     REDIS_SOCKET_TIMEOUT_S = env.float("REDIS_SOCKET_TIMEOUT_S", default=15.0)
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CHANNEL_LAYERS = {
-        "default": {
-            # channels_redis's list-based layer. Its pub/sub layer costs ~6x less CPU per message (2.8 -> 0.44 ms
-            # under bench/prod_ws.py's load) but delivers only to receivers already subscribed: the fault suite
-            # (Redis restarted mid-session) lost the echo of a turn stored while the page re-subscribed, and the
-            # page, never seeing it, could not tell its turn had arrived. Kept until pushes can be replayed.
+    # CHANNELS_LAYER=pubsub (default): channels_redis's pub/sub layer, ~6x less CPU per message than the
+    # list-based one (2.8 -> 0.44 ms under bench/prod_ws.py's load). It delivers only to receivers already
+    # subscribed, so a page that was away (or re-subscribing after Redis restarted) would miss pushes: pages
+    # catch up on (re)connect from the database (simulations.services.session_catch_up), which makes that safe.
+    # CHANNELS_LAYER=list: the list-based layer (messages wait in Redis lists for a slow receiver).
+    CHANNELS_LAYER = env.str("CHANNELS_LAYER", default="pubsub")
+    if CHANNELS_LAYER not in ("pubsub", "list"):
+        raise ImproperlyConfigured(f"CHANNELS_LAYER must be 'pubsub' or 'list', not {CHANNELS_LAYER!r}")
+    # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that channels_redis's list layer
+    # blocks in BZPOPMIN on an idle channel: the client could give up just before the server answered
+    # (TimeoutError in receive). The socket timeout must outlast the blocking pop.
+    _channel_hosts = [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}]
+    CHANNEL_LAYER_CHOICES = {
+        "pubsub": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": _channel_hosts, "prefix": env.str("CHANNELS_PREFIX", default="asgi")},
+        },
+        "list": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that channels_redis blocks
-                # in BZPOPMIN on an idle channel: the client could give up just before the server answered
-                # (TimeoutError in receive). The socket timeout must outlast the blocking pop.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}],
+                "hosts": _channel_hosts,
                 "prefix": env.str("CHANNELS_PREFIX", default="asgi"),
                 # All consumers of a web process share one inbox list; at the default 100 messages a busy
                 # process silently dropped pushes (bench/prod_ws.py found 55 of them).
                 "capacity": env.int("CHANNELS_CAPACITY", default=2000),
             },
-        }
+        },
     }
+    CHANNEL_LAYERS = {"default": CHANNEL_LAYER_CHOICES[CHANNELS_LAYER]}
 else:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlitebroker+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
     CELERY_RESULT_BACKEND = env.str(

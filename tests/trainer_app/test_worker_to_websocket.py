@@ -19,20 +19,31 @@ def test_worker_heartbeat_goes_stale_when_the_worker_stops():
 
 
 @pytest.mark.production
-async def test_redis_channel_layer_waits_out_an_idle_channel():
-    """channels_redis blocks 5 s per BZPOPMIN; redis-py 8's default socket timeout is also 5 s, so without a
-    longer one a receive on a channel idle for over 5 s could fail with a redis TimeoutError."""
-    from channels.layers import get_channel_layer
+@pytest.mark.parametrize("choice", ["pubsub", "list"])
+async def test_redis_channel_layer_waits_out_an_idle_channel(choice):
+    """channels_redis's list layer blocks 5 s per BZPOPMIN; redis-py 8's default socket timeout is also 5 s, so
+    without a longer one a receive on a channel idle for over 5 s could fail with a redis TimeoutError. The
+    pub/sub layer (the default) must wait out the same idle stretch on its subscriber connection."""
+    from channels.layers import ChannelLayerManager
+    from django.conf import settings
+    from django.test import override_settings
 
-    layer = get_channel_layer()
-    assert layer.hosts[0]["socket_timeout"] > layer.brpop_timeout
+    with override_settings(CHANNEL_LAYERS={"default": settings.CHANNEL_LAYER_CHOICES[choice]}):
+        layer = ChannelLayerManager().make_backend("default")
+    idle_s = 11.0  # two of the list layer's 5 s pops, and twice redis-py's default socket timeout
+    if choice == "list":
+        assert layer.hosts[0]["socket_timeout"] > layer.brpop_timeout
+    else:
+        assert settings.CHANNEL_LAYER_CHOICES[choice]["CONFIG"]["hosts"][0]["socket_timeout"] > 5
     channel = await layer.new_channel()
 
     async def send_later():
-        await asyncio.sleep(layer.brpop_timeout * 2 + 1)  # two idle pops first
+        await asyncio.sleep(idle_s)
         await layer.send(channel, {"type": "late.message"})
 
     sender = asyncio.create_task(send_later())
     message = await asyncio.wait_for(layer.receive(channel), timeout=60)
     await sender
     assert message["type"] == "late.message"
+    if choice == "pubsub":  # closes its subscriber connection (the list layer's flush would empty the shared prefix)
+        await layer.flush()
