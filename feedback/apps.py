@@ -8,6 +8,7 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # Subscribe to simulations' events (turn stored, session ended, pack sections).
         from feedback import (  # noqa: F401
+            framework_revisions,  # a framework's revision bumped when its exemplars change
             recording_sweeper,  # worker sweep for abandoned recording stages
             rollup_signals,  # analytics rollups dropped when assessments change
             subscriptions,

@@ -20,6 +20,9 @@ class Framework(models.Model):
     # Pack format without exemplars: description, labels, skills, targets.
     data = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped whenever an exemplar is added, edited or deleted (feedback.framework_revisions), so a worker
+    # can tell with one small query that its cached copy of the framework is still current.
+    revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

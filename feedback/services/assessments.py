@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from feedback.engines.types import UtteranceAssessment
 from feedback.models import Assessment, AssessmentItem, Framework
-from feedback.selectors.frameworks import framework_pack_dict
-from feedback.services.assessors import assessor_get
+from feedback.services.assessors import assessor_get, framework_current
 from simulations.models import Turn
 
 logger = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ def turn_assess(*, turn_id: int) -> list[tuple[Assessment, bool]]:
         if slug in done:
             results.append((Assessment.objects.get(turn=turn, framework_slug=slug), False))
             continue
-        framework = framework_pack_dict(slug=slug)
+        framework = framework_current(slug=slug)
         assessor = assessor_get(framework=framework) if framework else None
         if assessor is None:
             continue

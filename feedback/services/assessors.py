@@ -16,6 +16,29 @@ logger = logging.getLogger(__name__)
 LIVE_KINDS = ("skill-rubric", "behaviour-coding", "formulation")
 _build_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+_current: dict[str, tuple[tuple, dict]] = {}  # slug -> ((pk, revision, updated_at), pack dict)
+
+
+def framework_current(*, slug: str) -> dict | None:
+    """The framework in pack format (exemplars included), read again only when it changed.
+
+    Why: reading the starter DEAR MAN framework's ~700 exemplars took ~20 ms of the worker's CPU per
+    turn, twice what assessing the turn takes. One small query says whether the copy is current: any
+    exemplar change bumps ``revision`` (feedback.framework_revisions), a framework edit ``updated_at``."""
+    from feedback.models import Framework
+    from feedback.selectors.frameworks import framework_pack_dict
+
+    stamp = Framework.objects.filter(slug=slug).values_list("pk", "revision", "updated_at").first()
+    if stamp is None:
+        _current.pop(slug, None)
+        return None
+    cached = _current.get(slug)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    framework = framework_pack_dict(slug=slug)  # read after the stamp: a change meanwhile is re-read next time
+    if framework is not None:
+        _current[slug] = (stamp, framework)
+    return framework
 
 
 def assessor_get(*, framework: dict):
