@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from simulations.models import PracticeSession, Turn
@@ -107,3 +109,45 @@ def test_voice_turn_from_the_microphone(playwright_instance, live_app, tmp_path)
         context.close()
     finally:
         browser.close()
+
+
+def test_a_page_whose_socket_dropped_catches_up_on_the_reply_it_missed(page):
+    """Pushes lost while the page was away (here: a reply and its feedback dropped on the wire, then
+    the socket closed) are sent again on reconnect from the database; nothing is shown twice."""
+    trainee, scenario = _assigned_trainee()
+    sockets, lose_pushes = [], {"on": False}
+
+    def lost(message) -> bool:  # the turn's echo gets through (the page knows it was stored); what follows does not
+        kind = json.loads(message).get("kind", "") if isinstance(message, str) else ""
+        return lose_pushes["on"] and (kind.startswith("reply-") or kind == "feedback")
+
+    def route(ws):  # every session socket goes through here; pushes can be dropped on the way to the page
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if lost(message) else ws.send(message))
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws/practice/**", route)
+    log_in(page, trainee.username, TEST_PASSWORD)
+    _start(page, scenario)
+    _say(page, "That sounds really hard. What has been happening?", replies_before=1)
+    lose_pushes["on"] = True  # from here the page's replies and feedback are lost on the way
+    page.get_by_test_id("chat-input").fill("How have you been sleeping?")
+    page.get_by_test_id("chat-send").click()
+    session = PracticeSession.objects.get(trainee=trainee)
+    for _ in range(600):  # the reply is stored meanwhile (the page never sees it)
+        if Turn.objects.filter(session=session, speaker="persona", reply_to__isnull=False).count() == 2:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=trainee-message]').length == 2")  # echo seen
+    assert page.get_by_test_id("persona-message").count() == 2
+    lose_pushes["on"] = False
+    sockets[-1].close()  # the drop: the page reconnects, syncs and is sent what it missed
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=persona-message]:not([data-streaming])').length == 3",
+                           timeout=30000)
+    assert page.get_by_test_id("trainee-message").count() == 2  # its own turn shown once (the catch-up's echo deduped)
+    assert len(sockets) >= 2
+    page.wait_for_timeout(1000)  # any duplicate would have arrived by now
+    assert page.get_by_test_id("persona-message").count() == 3
+    shown = page.eval_on_selector_all("[data-testid=feedback-turn]", "els => els.map(e => e.dataset.assessments)")
+    assert len(shown) == len(set(shown))  # live feedback never shown twice
+    assert Turn.objects.filter(session=session, speaker="trainee").count() == 2
