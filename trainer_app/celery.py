@@ -5,6 +5,7 @@ import os
 from celery import Celery
 
 import trainer_app.broker  # noqa: F401  (registers the embedded SQLite transport)
+import trainer_app.broker_redis_guard  # noqa: F401  (Celery 5.7 + Redis: a lost connection must not stop the worker)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trainer_app.settings")
 
