@@ -74,6 +74,7 @@ from simulations.services.generations import (
 )
 from simulations.services.persona_replies import persona_reply_generate, persona_reply_resume_needed
 from simulations.services.turns import TurnRejected, chat_rate_limit_hit, trainee_turn_submit
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +222,8 @@ class _GroupPusher:
                 self._last_chunk_at[reply_for] = self.loop.time()
             try:
                 await self.layer.group_send(self.group, {"type": "session.push", **event})
+            except OUTAGE_ERRORS as exc:  # Redis is down: one line, not a traceback per chunk
+                outage_warn(what="session push", exc=exc, log=logger)
             except Exception:  # a full channel must not kill the stream
                 logger.exception("session push to %s failed", self.group)
             if event["kind"] == "reply-start" and self.on_reply_start is not None:
@@ -271,6 +274,21 @@ def _session_reload(*, session_id: int):
     return PracticeSession.objects.get(pk=session_id)
 
 
+def _task_failure_log(task: asyncio.Future) -> None:
+    """A background task's failure, logged when it ends (asyncio would log it only when the task is
+    collected, as "exception was never retrieved"); an outage (e.g. an echo pushed while Redis is
+    down) as one warning line."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is None:
+        return
+    if isinstance(exc, OUTAGE_ERRORS):
+        outage_warn(what="session background task", exc=exc, log=logger)
+    else:
+        logger.error("session background task failed", exc_info=exc)
+
+
 class ReplyRunner:
     def __init__(self) -> None:
         self.db = _Pool(threads=settings.REPLY_RUNNER_DB_THREADS, name="session-db")
@@ -285,6 +303,7 @@ class ReplyRunner:
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_task_failure_log)
         return task
 
     def stop(self) -> None:

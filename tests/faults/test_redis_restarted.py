@@ -1,7 +1,9 @@
 """Redis (broker and channel layer) SIGKILLed and restarted empty while a session is live: the
 web and worker processes recover without being restarted; a turn sent during the outage is
 either stored or visibly refused (the page shows it is reconnecting, or gets an error) and,
-once Redis is back, stored exactly once and answered once, with its live feedback."""
+once Redis is back, stored exactly once and answered once, with its live feedback. While Redis
+is down the web process closes the page's socket with 4503 after an ``unavailable`` notice (not
+an HTTP 500 handshake) and logs one warning line, no traceback."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ def test_redis_restarted_mid_session_web_and_workers_recover_and_no_turn_is_lost
     page = practice["open_page"]()
     before = _answered(page, page.send_turn("For three months I've covered the late shift twice a week."), timeout=60)
 
+    web_log = stack.log_size("web")
     stack.redis.kill()
     down = time.time()
     text = "I'd like a raise of two thousand pounds from April."
@@ -52,6 +55,15 @@ def test_redis_restarted_mid_session_web_and_workers_recover_and_no_turn_is_lost
     recovered_s = time.time() - up
     after = _answered(page, page.send_turn("If you agree, I'll keep covering the late shift when we're short."),
                       timeout=30)
+
+    # The page was told why (an "unavailable" notice, then close code 4503: "Service unavailable —
+    # reconnecting…"), not dropped by a handshake failing with HTTP 500; the web process logged
+    # a warning line, not a traceback per attempt.
+    assert any(e.startswith("closed") and "4503" in e for e in page.events_since(down)), page.events_since(down)
+    assert page.received("error", code="unavailable", client_id="")
+    outage_log = stack.log_since("web", web_log)
+    assert "Traceback" not in outage_log and "Exception in ASGI application" not in outage_log, outage_log[-3000:]
+    assert "practice websocket: service unavailable" in outage_log
 
     assert {name: proc.pid for name, proc in stack.procs.items()} == pids
     assert all(stack.alive(name) for name in pids), "a process died with Redis"

@@ -1,0 +1,59 @@
+"""A backing service that is briefly gone (Redis, the broker, the database connection), told apart
+from a bug, and logged as one warning line instead of a traceback per request.
+
+Found by the fault suite: with Redis down, every websocket handshake crashed into an HTTP 500
+with a traceback (the page retried every few seconds, so the log filled with them), and a database
+connection dropped mid-request answered Django's bare "Server Error (500)". An outage is not a
+bug to debug from a stack trace: the person gets "briefly unavailable" (503) and the log gets
+one line per kind of outage per ``OUTAGE_LOG_INTERVAL_S``.
+
+Programming errors stay errors: IntegrityError, ProgrammingError and the like are not outages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import InterfaceError as DbInterfaceError
+from django.db import OperationalError as DbOperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# ConnectionError (the builtin): refused or reset sockets that a client library let through unwrapped.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    DbOperationalError, DbInterfaceError, RedisConnectionError, RedisTimeoutError, BrokerOperationalError,
+    ConnectionError,
+)
+OUTAGE_LOG_INTERVAL_S = 60.0
+
+_last_logged: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+def outage_warn(*, what: str, exc: BaseException, log: logging.Logger | None = None) -> bool:
+    """One warning line for ``what`` (e.g. "websocket"), at most once per interval; True when it logged."""
+    now = time.monotonic()
+    with _lock:
+        last = _last_logged.get(what)
+        if last is not None and now - last < OUTAGE_LOG_INTERVAL_S:
+            return False
+        _last_logged[what] = now
+    (log or logger).warning("%s: service unavailable (%s: %s); further such errors are not logged for %d s",
+                            what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+                            OUTAGE_LOG_INTERVAL_S)
+    return True
+
+
+def outage_log_reset() -> None:
+    """Forget what was logged (tests)."""
+    with _lock:
+        _last_logged.clear()
