@@ -267,3 +267,29 @@ def test_ending_a_session_while_redis_is_down_ends_it_and_goes_to_the_debrief(cl
     assert response.status_code == 302 and response["Location"].endswith("/debrief/")
     assert PracticeSession.objects.get(pk=setup["session"].pk).status == PracticeSession.Status.ENDED
     assert _problems(caplog)[1] == []
+
+
+# --- pushes of a reply being generated --------------------------------------------------------
+
+
+async def test_a_reply_streamed_while_redis_is_down_logs_one_line_not_a_traceback_per_chunk(caplog):
+    from simulations.services import reply_runner, session_events
+
+    class LayerDown:
+        sent = 0
+
+        async def group_send(self, group, message):
+            LayerDown.sent += 1
+            raise RedisConnectionError(REDIS_DOWN)
+
+    pusher = reply_runner._GroupPusher(loop=asyncio.get_running_loop(), layer=LayerDown(), group="session-1",
+                                       batch_s=0.0)
+    sender = asyncio.create_task(pusher.run())
+    for offset in range(0, 30, 3):
+        pusher.push(session_events.reply_chunk_event(trainee_turn_id=1, text="abc", offset=offset))
+        await asyncio.sleep(0.01)
+    pusher.close()
+    await asyncio.wait_for(sender, timeout=5)  # the stream carries on to its end
+    assert LayerDown.sent >= 2
+    warnings, errors = _problems(caplog)
+    assert errors == [] and len(warnings) == 1 and "session push" in warnings[0]
