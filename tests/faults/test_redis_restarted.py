@@ -99,8 +99,14 @@ def test_a_voice_clip_uploaded_while_redis_is_down_is_stored_and_transcribed_onc
 
     stack.redis.start()
     up = time.time()
-    wait_until(lambda: VoiceClip.objects.filter(pk=clip.pk, status="done").exists(), timeout=120,
-               what="the clip to be transcribed once Redis is back")
+
+    def transcribed() -> bool:
+        # The feedback worker runs Celery beat (the voice sweep): say so at once if it died with Redis.
+        for name in ("feedback", "speech"):
+            assert stack.alive(name), f"the {name} worker died with Redis:\n{stack.log_tail(name)}"
+        return VoiceClip.objects.filter(pk=clip.pk, status="done").exists()
+
+    wait_until(transcribed, timeout=120, what="the clip to be transcribed once Redis is back")
     turn = Turn.objects.get(session=session, speaker="trainee")
     wait_until(lambda: Turn.objects.filter(reply_to=turn).exists(), timeout=60, what="the reply to the voice turn")
     transcribed_s = time.time() - up
