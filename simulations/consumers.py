@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import logging
+import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings

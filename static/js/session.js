@@ -153,7 +153,7 @@
       root.dataset.connected = "true";
       // Catch up on what was pushed while away (a reply finished, feedback): the server sends
       // again everything from the last turn this page saw answered; the handlers drop duplicates.
-      socket.send(JSON.stringify({ type: "sync", after: lastAnsweredTurnId() }));
+      ws.send(JSON.stringify({ type: "sync", after: lastAnsweredTurnId() }));
       // Anything not confirmed before a drop is resent with its id: stored once.
       for (const [clientId, text] of outbox) ws.send(JSON.stringify({ type: "turn", text, client_id: clientId }));
       // A connection that holds (not accepted only to be closed with 4503) resets the back-off.
