@@ -64,23 +64,24 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
         # The channel layer's receive loop and connect's group_add raise when Redis is down (and the
         # access check when the database is): without this the handshake answered HTTP 500 with a
         # traceback, over and over as the page retried.
+        # (With the pub/sub layer, even naming this socket's channel subscribes in Redis, before
+        # channels has stored ``send``: hence the ASGI ``send`` itself below.)
         try:
             await super().__call__(scope, receive, send)
         except OUTAGE_ERRORS as exc:
             outage_warn(what="practice websocket", exc=exc, log=logger)
-            await self._close_unavailable()
+            await self._close_unavailable(send)
 
-    async def _close_unavailable(self) -> None:
+    async def _close_unavailable(self, send) -> None:
         """Tell the page why (an ``unavailable`` error, then close code 4503) instead of failing the
         handshake, which a browser reports only as "closed" (1006)."""
         frame = {"type": "error", "code": "unavailable", "message": SERVICE_UNAVAILABLE_MESSAGE, "client_id": "",
                  "html": session_events.notice_html(message=SERVICE_UNAVAILABLE_MESSAGE, level="warning")}
         with contextlib.suppress(Exception):  # the client may have gone meanwhile
             if not self.accepted:
-                await self.base_send({"type": "websocket.accept"})
-            await self.base_send({"type": "websocket.send", "text": json.dumps(frame)})
-            await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE,
-                                  "reason": "service unavailable"})
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": json.dumps(frame)})
+            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE, "reason": "service unavailable"})
 
     async def connect(self) -> None:
         user = self.scope.get("user")

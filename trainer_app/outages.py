@@ -57,3 +57,27 @@ def outage_log_reset() -> None:
     """Forget what was logged (tests)."""
     with _lock:
         _last_logged.clear()
+
+
+class OutageLogFilter(logging.Filter):
+    """For a library's logger that logs every failed reconnect with its traceback (channels_redis's
+    pub/sub layer does, once a second while Redis is down): an outage becomes one warning line a
+    minute, without the traceback; any other record passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not is_outage(exc):
+            return True
+        what = f"{record.name}: {record.getMessage()}"
+        now = time.monotonic()
+        with _lock:
+            last = _last_logged.get(what)
+            if last is not None and now - last < OUTAGE_LOG_INTERVAL_S:
+                return False
+            _last_logged[what] = now
+        record.msg = "%s: service unavailable (%s: %s); further such errors are not logged for %d s"
+        record.args = (what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+                       OUTAGE_LOG_INTERVAL_S)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True

@@ -274,6 +274,22 @@ def _session_reload(*, session_id: int):
     return PracticeSession.objects.get(pk=session_id)
 
 
+async def _echo_delivered(echo: asyncio.Future) -> None:
+    """Raise the outage that lost a turn's echo (other failures are logged by ``_task_failure_log``).
+
+    Found by the fault suite: with the pub/sub layer a socket stays open while Redis is down, so
+    an echo lost to the outage went unnoticed and the page never learnt its turn was stored.
+    Raised, the consumer closes with 4503; the page reconnects once Redis is back and catches up
+    (sync) on the turn and its reply, which is generated meanwhile. Shielded: a socket closing
+    meanwhile does not cancel the push to the session's other pages."""
+    try:
+        await asyncio.shield(echo)
+    except OUTAGE_ERRORS:
+        raise
+    except Exception:  # noqa: S110 - logged when the task ended
+        pass
+
+
 def _task_failure_log(task: asyncio.Future) -> None:
     """A background task's failure, logged when it ends (asyncio would log it only when the task is
     collected, as "exception was never retrieved"); an outage (e.g. an echo pushed while Redis is
@@ -394,10 +410,11 @@ class ReplyRunner:
             raise
         # Stored and committed before any reply is generated. The echo is scheduled before the
         # generation, so this process's pages get it first.
-        self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
+        echo = self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
             self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at,
                                   started=started)
+            await _echo_delivered(echo)
             return
         started()
         # A resend: the page never saw the echo (its socket dropped, e.g. Redis restarted), so it
@@ -407,6 +424,7 @@ class ReplyRunner:
             self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **done}))
         else:  # a no-op when a reply is being generated
             self.generation_start(layer=layer, session_id=session_id)
+        await _echo_delivered(echo)
 
     async def session_open(self, *, layer, session, can_write: bool) -> list[dict]:
         """A page joined the session: events for it alone (a reply it joins mid-stream), and

@@ -107,6 +107,47 @@ async def test_redis_lost_while_connected_closes_with_4503_instead_of_crashing(m
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_channel_name_redis_cannot_subscribe_is_told_unavailable(monkeypatch, caplog):
+    """channels_redis's pub/sub layer subscribes as it names the socket's channel, before the
+    consumer's own code runs: the page is still told why, not failed with an empty handshake."""
+    setup = await asyncio.to_thread(session_setup)
+
+    async def new_channel_down(prefix="specific"):
+        raise RedisConnectionError(REDIS_DOWN)
+
+    monkeypatch.setattr(_layer(), "new_channel", new_channel_down)
+    communicator = await communicator_for(setup["trainee"], setup["session"].pk)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    await _told_unavailable(communicator)
+    assert _problems(caplog)[1] == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_turn_whose_echo_redis_lost_is_stored_and_the_page_told_to_reconnect(monkeypatch, caplog):
+    """With the pub/sub layer the socket outlives Redis: the turn is stored, but its echo cannot
+    reach the page, so the socket closes with 4503 and the page catches up once it reconnects."""
+    from simulations.models import Turn
+
+    setup = await asyncio.to_thread(session_setup)
+    layer = _layer()
+    communicator = await communicator_for(setup["trainee"], setup["session"].pk)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+
+    async def group_send_down(group, message):
+        raise RedisConnectionError(REDIS_DOWN)
+
+    monkeypatch.setattr(layer, "group_send", group_send_down)
+    await communicator.send_json_to({"type": "turn", "text": "I'd like to talk about my hours.", "client_id": "c-9"})
+    await _told_unavailable(communicator)
+    stored = await asyncio.to_thread(
+        lambda: list(Turn.objects.filter(session=setup["session"], speaker="trainee").values_list("client_id", flat=True)))
+    assert stored == ["c-9"]  # stored once; the page's resend after reconnecting finds it
+    assert _problems(caplog)[1] == []
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_the_database_down_at_the_handshake_is_told_unavailable(monkeypatch, caplog):
     setup = await asyncio.to_thread(session_setup)
 
@@ -293,3 +334,26 @@ async def test_a_reply_streamed_while_redis_is_down_logs_one_line_not_a_tracebac
     assert LayerDown.sent >= 2
     warnings, errors = _problems(caplog)
     assert errors == [] and len(warnings) == 1 and "session push" in warnings[0]
+
+
+
+def test_a_library_logging_each_failed_reconnect_with_a_traceback_logs_one_line_a_minute():
+    from trainer_app.outages import OutageLogFilter
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            import sys
+
+            return logging.LogRecord("channels_redis.pubsub", logging.ERROR, __file__, 1,
+                                     "Unexpected exception in receive task", (), sys.exc_info())
+
+    outage_filter = OutageLogFilter()
+    first = record(RedisConnectionError(REDIS_DOWN))
+    assert outage_filter.filter(first) is True
+    assert first.levelno == logging.WARNING and first.exc_info is None
+    assert first.getMessage().startswith("channels_redis.pubsub: Unexpected exception in receive task: service unavailable")
+    assert [outage_filter.filter(record(RedisConnectionError(REDIS_DOWN))) for _ in range(5)] == [False] * 5
+    bug = record(KeyError("a bug"))
+    assert outage_filter.filter(bug) is True and bug.exc_info is not None and bug.levelno == logging.ERROR
