@@ -68,15 +68,16 @@ class OutageLogFilter(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if not is_outage(exc):
             return True
-        what = f"{record.name}: {record.getMessage()}"
+        message = record.getMessage().rstrip(":")
+        key = f"{record.name}: {message}"
         now = time.monotonic()
         with _lock:
-            last = _last_logged.get(what)
+            last = _last_logged.get(key)
             if last is not None and now - last < OUTAGE_LOG_INTERVAL_S:
                 return False
-            _last_logged[what] = now
+            _last_logged[key] = now
         record.msg = "%s: service unavailable (%s: %s); further such errors are not logged for %d s"
-        record.args = (what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+        record.args = (message, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
                        OUTAGE_LOG_INTERVAL_S)
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info, record.exc_text = None, None

@@ -353,7 +353,7 @@ def test_a_library_logging_each_failed_reconnect_with_a_traceback_logs_one_line_
     first = record(RedisConnectionError(REDIS_DOWN))
     assert outage_filter.filter(first) is True
     assert first.levelno == logging.WARNING and first.exc_info is None
-    assert first.getMessage().startswith("channels_redis.pubsub: Unexpected exception in receive task: service unavailable")
+    assert first.getMessage().startswith("Unexpected exception in receive task: service unavailable (ConnectionError")
     assert [outage_filter.filter(record(RedisConnectionError(REDIS_DOWN))) for _ in range(5)] == [False] * 5
     bug = record(KeyError("a bug"))
     assert outage_filter.filter(bug) is True and bug.exc_info is not None and bug.levelno == logging.ERROR
