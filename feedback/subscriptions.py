@@ -39,10 +39,13 @@ def _on_turn_recorded(sender=None, *, turn_id: int, session_id: int, **kwargs) -
 
 def _session_rest_enqueue(session_id: int) -> None:
     from feedback.tasks import live_assess_session_rest
+    from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
     try:
         live_assess_session_rest.delay(session_id)
-    except Exception:  # the turns' own requests (and their sweep) still cover the debrief
+    except OUTAGE_ERRORS as exc:  # the turns' own requests (and their sweep) still cover the debrief
+        outage_warn(what="feedback: could not enqueue an end-of-session assessment", exc=exc, log=logger)
+    except Exception:
         logger.exception("feedback: could not enqueue the end-of-session assessment of session %s", session_id)
 
 

@@ -14,6 +14,9 @@ server → browser
                                                          c: read-only, bad-type, invalid, too-long,
                                                          rate-limit, ended, busy, overloaded, unavailable, access
 
+Close codes: 4401 not logged in, 4403 no access, 4503 the service is briefly unavailable (Redis or
+the database is down): the page says so and reconnects; its unsent turns stay in its outbox.
+
 ``html`` is htmx out-of-band swaps rendered by templates; the page feeds it to
 ``htmx.swap``. This consumer authenticates, validates with its form, and hands
 turns to the reply runner (``simulations/services/reply_runner.py``), which
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -36,9 +40,17 @@ from simulations.services import session_events
 from simulations.services.reply_runner import reply_db_run, reply_retry, reply_session_open, reply_turn_submit
 from simulations.services.session_catch_up import session_catch_up_events
 from simulations.services.turns import TurnRejected
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
+
+logger = logging.getLogger(__name__)
 
 ACCESS_LOST_MESSAGE = "You no longer have access to this session."
 SYNC_MIN_INTERVAL_S = 1.0  # a page syncs once per (re)connect; more often is ignored
+SERVICE_UNAVAILABLE_MESSAGE = (
+    "The service is briefly unavailable. Reconnecting… Messages you send now are kept on this page "
+    "and sent once it is back."
+)
+CLOSE_UNAVAILABLE = 4503
 
 
 class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
@@ -46,6 +58,30 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     can_write = False
     synced_at = 0.0
+    accepted = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        # The channel layer's receive loop and connect's group_add raise when Redis is down (and the
+        # access check when the database is): without this the handshake answered HTTP 500 with a
+        # traceback, over and over as the page retried.
+        # (With the pub/sub layer, even naming this socket's channel subscribes in Redis, before
+        # channels has stored ``send``: hence the ASGI ``send`` itself below.)
+        try:
+            await super().__call__(scope, receive, send)
+        except OUTAGE_ERRORS as exc:
+            outage_warn(what="practice websocket", exc=exc, log=logger)
+            await self._close_unavailable(send)
+
+    async def _close_unavailable(self, send) -> None:
+        """Tell the page why (an ``unavailable`` error, then close code 4503) instead of failing the
+        handshake, which a browser reports only as "closed" (1006)."""
+        frame = {"type": "error", "code": "unavailable", "message": SERVICE_UNAVAILABLE_MESSAGE, "client_id": "",
+                 "html": session_events.notice_html(message=SERVICE_UNAVAILABLE_MESSAGE, level="warning")}
+        with contextlib.suppress(Exception):  # the client may have gone meanwhile
+            if not self.accepted:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": json.dumps(frame)})
+            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE, "reason": "service unavailable"})
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -61,6 +97,7 @@ class PracticeSessionConsumer(AsyncJsonWebsocketConsumer):
         self.group = session_group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.accepted = True
         for event in await reply_session_open(layer=self.channel_layer, session=access.session, can_write=self.can_write):
             await self.send_json({"type": "push", **event})
 

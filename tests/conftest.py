@@ -143,3 +143,11 @@ def live_app(transactional_db, live_processes):
         if live_processes[name].poll() is not None:
             pytest.fail(f"the live {name} process has exited; see {live_processes['logs']}")
     return live_processes["url"]
+
+
+@pytest.fixture(autouse=True)
+def _outage_log_reset():
+    """An outage is logged once a minute per kind (trainer_app.outages): each test starts with none logged."""
+    from trainer_app.outages import outage_log_reset
+
+    outage_log_reset()

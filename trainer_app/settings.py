@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A view's database/Redis outage becomes the 503 page, with one log line (trainer_app.outages).
+    "trainer_app.error_pages.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -440,8 +442,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # channels_redis logs each failed reconnect with a traceback: one warning line a minute instead.
+    "filters": {"outage": {"()": "trainer_app.outages.OutageLogFilter"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"},
                 "axes": {"level": "WARNING"},
+                "channels_redis.pubsub": {"filters": ["outage"]}, "channels_redis.core": {"filters": ["outage"]},
                 "faster_whisper": {"level": "WARNING"}},  # one INFO line per transcribed window
 }

@@ -4,6 +4,8 @@ from django.urls import include, path
 from trainer_app import views, views_voice
 from trainer_app.privacy import views as privacy_views
 
+handler500 = "trainer_app.error_pages.server_error"  # 503 for an outage raised outside a view
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),

@@ -38,6 +38,7 @@ from feedback.selectors.assessments import assessment_view, assessments_with_ite
 from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
 from trainer_app.leases import lease_renewed
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def live_assessment_enqueue(*, turn_id: int) -> None:
     try:
         # No publish retries: a broker that is down or locked fails fast; the sweep enqueues it later.
         live_assess_turn.apply_async(args=[turn_id], countdown=countdown if countdown > 0 else None, retry=False)
+    except OUTAGE_ERRORS as exc:  # the broker is down: one line a minute, not a traceback per turn
+        outage_warn(what="feedback: could not enqueue an assessment (the sweep will)", exc=exc, log=logger)
     except Exception:
         logger.exception("feedback: could not enqueue the assessment of turn %s (the sweep will)", turn_id)
 

@@ -74,6 +74,7 @@ from simulations.services.generations import (
 )
 from simulations.services.persona_replies import persona_reply_generate, persona_reply_resume_needed
 from simulations.services.turns import TurnRejected, chat_rate_limit_hit, trainee_turn_submit
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +222,8 @@ class _GroupPusher:
                 self._last_chunk_at[reply_for] = self.loop.time()
             try:
                 await self.layer.group_send(self.group, {"type": "session.push", **event})
+            except OUTAGE_ERRORS as exc:  # Redis is down: one line, not a traceback per chunk
+                outage_warn(what="session push", exc=exc, log=logger)
             except Exception:  # a full channel must not kill the stream
                 logger.exception("session push to %s failed", self.group)
             if event["kind"] == "reply-start" and self.on_reply_start is not None:
@@ -271,6 +274,37 @@ def _session_reload(*, session_id: int):
     return PracticeSession.objects.get(pk=session_id)
 
 
+async def _echo_delivered(echo: asyncio.Future) -> None:
+    """Raise the outage that lost a turn's echo (other failures are logged by ``_task_failure_log``).
+
+    Found by the fault suite: with the pub/sub layer a socket stays open while Redis is down, so
+    an echo lost to the outage went unnoticed and the page never learnt its turn was stored.
+    Raised, the consumer closes with 4503; the page reconnects once Redis is back and catches up
+    (sync) on the turn and its reply, which is generated meanwhile. Shielded: a socket closing
+    meanwhile does not cancel the push to the session's other pages."""
+    try:
+        await asyncio.shield(echo)
+    except OUTAGE_ERRORS:
+        raise
+    except Exception:  # noqa: S110 - logged when the task ended
+        pass
+
+
+def _task_failure_log(task: asyncio.Future) -> None:
+    """A background task's failure, logged when it ends (asyncio would log it only when the task is
+    collected, as "exception was never retrieved"); an outage (e.g. an echo pushed while Redis is
+    down) as one warning line."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is None:
+        return
+    if isinstance(exc, OUTAGE_ERRORS):
+        outage_warn(what="session background task", exc=exc, log=logger)
+    else:
+        logger.error("session background task failed", exc_info=exc)
+
+
 class ReplyRunner:
     def __init__(self) -> None:
         self.db = _Pool(threads=settings.REPLY_RUNNER_DB_THREADS, name="session-db")
@@ -285,6 +319,7 @@ class ReplyRunner:
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_task_failure_log)
         return task
 
     def stop(self) -> None:
@@ -375,10 +410,11 @@ class ReplyRunner:
             raise
         # Stored and committed before any reply is generated. The echo is scheduled before the
         # generation, so this process's pages get it first.
-        self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
+        echo = self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **event}))
         if created:
             self.generation_start(layer=layer, session_id=session_id, claimed_turn_id=turn_id, received_at=received_at,
                                   started=started)
+            await _echo_delivered(echo)
             return
         started()
         # A resend: the page never saw the echo (its socket dropped, e.g. Redis restarted), so it
@@ -388,6 +424,7 @@ class ReplyRunner:
             self._keep(layer.group_send(session_group_name(session_id), {"type": "session.push", **done}))
         else:  # a no-op when a reply is being generated
             self.generation_start(layer=layer, session_id=session_id)
+        await _echo_delivered(echo)
 
     async def session_open(self, *, layer, session, can_write: bool) -> list[dict]:
         """A page joined the session: events for it alone (a reply it joins mid-stream), and

@@ -6,16 +6,21 @@ generated; a resend with the same client id returns the stored turn.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from simulations.events import turn_stored_announce
 from simulations.models import PracticeSession, Turn
 from simulations.services.generations import generation_beat, generation_is_stale, generation_live
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
+
+logger = logging.getLogger(__name__)
 
 
 class TurnRejected(Exception):  # noqa: N818 - reads as what happened to the turn
@@ -31,15 +36,28 @@ def chat_rate_limit_hit(*, user_id: int) -> bool:
     """Count one message for the user in the current minute; True when over the limit.
 
     In the Django cache so it holds across connections (and, with a shared
-    cache, across web nodes)."""
+    cache, across web nodes). With the shared cache (Redis) down, this process
+    counts on its own: still a limit, and a turn or voice clip is not refused
+    (or answered with a 500) because a counter is out of reach."""
     key = f"chat-rate:{user_id}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+        count = _count(cache, key)
+    except OUTAGE_ERRORS as exc:
+        outage_warn(what="chat rate limit (counting in this process)", exc=exc, log=logger)
+        count = _count(_local_counts, key)
     return count > settings.CHAT_RATE_LIMIT_PER_MINUTE
+
+
+_local_counts = LocMemCache("chat-rate-fallback", {"TIMEOUT": 120, "OPTIONS": {"MAX_ENTRIES": 10000}})
+
+
+def _count(counter, key: str) -> int:
+    counter.add(key, 0, timeout=120)
+    try:
+        return counter.incr(key)
+    except ValueError:  # expired between add and incr
+        counter.set(key, 1, timeout=120)
+        return 1
 
 
 def turn_next_index(*, session_id: int) -> int:

@@ -26,6 +26,7 @@ from simulations.services import session_events
 from simulations.services.persona_replies import persona_reply_generate
 from simulations.services.turns import TurnRejected, trainee_turn_submit
 from trainer_app.leases import lease_renewed
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +40,37 @@ def voice_clip_store(*, session: PracticeSession, audio: UploadedFile, client_id
         return existing, False
     if session.status != PracticeSession.Status.ACTIVE:
         raise TurnRejected("ended", "This session has ended; start a new one to keep practising.")
+    clip = VoiceClip(
+        session=session,
+        mime_type=(audio.content_type or "")[:100],
+        size_bytes=audio.size,
+        client_id=client_id,
+        lease_until=_lease_end(),
+    )
+    stored = ""  # the file's name in storage once written
     try:
         with transaction.atomic():
-            clip = VoiceClip.objects.create(
-                session=session,
-                audio=audio,
-                mime_type=(audio.content_type or "")[:100],
-                size_bytes=audio.size,
-                client_id=client_id,
-                lease_until=_lease_end(),
-            )
+            clip.audio.save(audio.name or "clip", audio, save=False)
+            stored = clip.audio.name
+            clip.save()
             transaction.on_commit(lambda: _enqueue(clip_id=clip.pk))
     except IntegrityError:
+        _audio_discard(clip=clip, name=stored)
         return VoiceClip.objects.get(session=session, client_id=client_id), False
+    except BaseException:
+        # The row was not committed (the database went mid-INSERT, storage failed): no file without its row.
+        _audio_discard(clip=clip, name=stored)
+        raise
     return clip, True
+
+
+def _audio_discard(*, clip: VoiceClip, name: str) -> None:
+    if not name:
+        return
+    try:
+        clip.audio.storage.delete(name)
+    except OSError:
+        logger.warning("voice clip upload: could not remove the uncommitted file %s", name)
 
 
 def _lease_end():
@@ -66,6 +84,8 @@ def _enqueue(*, clip_id: int) -> None:
 
     try:
         voice_transcribe_clip.apply_async(args=[clip_id], retry=False)
+    except OUTAGE_ERRORS as exc:  # the broker is down: one line, not a traceback per clip
+        outage_warn(what="voice clips: could not enqueue a transcription (the sweep will)", exc=exc, log=logger)
     except Exception:
         logger.exception("voice clip %s: could not enqueue its transcription (the sweep will)", clip_id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,9 +29,15 @@ from simulations.services.session_end import practice_session_end
 from simulations.services.turns import TurnRejected, chat_rate_limit_hit
 from simulations.services.voice import voice_clip_store
 from trainer_app.models import Consent
+from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 from trainer_app.privacy.consent import consent_active, consent_statement
 
 VOICE_CONSENT_MISSING = "Voice turns need your agreement first: use the \"I agree\" button next to the message box."
+VOICE_UNAVAILABLE_MESSAGE = (
+    "Your recording could not be saved: the server is briefly unavailable. Nothing was sent; record it again in a moment."
+)
+
+logger = logging.getLogger(__name__)
 
 
 def _access(request: HttpRequest, pk: int) -> SessionAccess:
@@ -73,6 +81,27 @@ def session_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "simulations/session.html", context)
 
 
+def _voice_unavailable_as_notice(view):
+    """The page's script puts any error answer of the voice upload in its notice slot: an outage
+    (the database, or the media storage, failing) answers the notice partial with 503, never a
+    whole error page. Outermost, so a failure loading the login session is caught too.
+
+    Nothing is half-stored (voice_clip_store removes a file whose row did not commit). With only
+    Redis or the broker down the clip is stored and answered 202 as usual: the rate limit counts
+    in this process, and the voice sweep enqueues the clip once the broker is back."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (*OUTAGE_ERRORS, OSError) as exc:
+            outage_warn(what="voice upload", exc=exc, log=logger)
+            return _notice(VOICE_UNAVAILABLE_MESSAGE, status=503)
+
+    return wrapped
+
+
+@_voice_unavailable_as_notice
 @login_required
 @require_POST
 def session_voice(request: HttpRequest, pk: int) -> HttpResponse:
@@ -106,7 +135,11 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
     access = _access(request, pk)
     if not access.can_write:
         raise PermissionDenied("Only the session's trainee can end it.")
-    if practice_session_end(session_id=pk):
+    if practice_session_end(session_id=pk):  # one transaction: ended, or (503) unchanged
         event = session_events.ended_event(session_id=pk, debrief_url=session_debrief_path(pk))
-        session_push(session_id=pk, **event)
+        try:
+            session_push(session_id=pk, **event)
+        except OUTAGE_ERRORS as exc:
+            # Committed already: the debrief is the answer (another open page shows it on reload).
+            outage_warn(what="session end push", exc=exc, log=logger)
     return redirect(session_debrief_path(pk))

@@ -139,24 +139,36 @@
     scrollDown();
   }
 
+  // Close code 4503: the server is up but Redis or its database is not (it sent an "unavailable"
+  // notice first). The page keeps retrying, backing off; the notice goes once a connection holds.
+  const CLOSE_UNAVAILABLE = 4503;
+  let unavailable = false;
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + root.dataset.wsPath);
-    socket.addEventListener("open", () => {
-      retryDelay = 500;
+    const ws = new WebSocket(scheme + location.host + root.dataset.wsPath);
+    socket = ws;
+    ws.addEventListener("open", () => {
       setStatus("Connected");
       root.dataset.connected = "true";
       // Catch up on what was pushed while away (a reply finished, feedback): the server sends
       // again everything from the last turn this page saw answered; the handlers drop duplicates.
-      socket.send(JSON.stringify({ type: "sync", after: lastAnsweredTurnId() }));
+      ws.send(JSON.stringify({ type: "sync", after: lastAnsweredTurnId() }));
       // Anything not confirmed before a drop is resent with its id: stored once.
-      for (const [clientId, text] of outbox) socket.send(JSON.stringify({ type: "turn", text, client_id: clientId }));
+      for (const [clientId, text] of outbox) ws.send(JSON.stringify({ type: "turn", text, client_id: clientId }));
+      // A connection that holds (not accepted only to be closed with 4503) resets the back-off.
+      setTimeout(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        retryDelay = 500;
+        if (unavailable) { unavailable = false; clearNotice(); }
+      }, 1000);
     });
-    socket.addEventListener("message", onMessage);
-    socket.addEventListener("close", () => {
+    ws.addEventListener("message", onMessage);
+    ws.addEventListener("close", (event) => {
       root.dataset.connected = "false";
       if (leaving) return;
-      setStatus("Reconnecting…");
+      unavailable = event.code === CLOSE_UNAVAILABLE || (unavailable && event.code === 1006);
+      setStatus(unavailable ? "Service unavailable — reconnecting…" : "Reconnecting…");
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 8000);
     });

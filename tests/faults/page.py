@@ -218,6 +218,28 @@ def voice_upload(*, base_url: str, session_id: int, cookie: str, audio: bytes, m
         conn.close()
 
 
+def form_post(*, base_url: str, path: str, cookie: str, fields: dict[str, str], timeout: float = 30) -> tuple[int, dict, str]:
+    """A plain HTML form POST (no JavaScript), as a browser sends it: (status, headers lower-cased, body)."""
+    import http.client
+    import secrets
+    from urllib.parse import urlencode, urlsplit
+
+    csrf = secrets.token_hex(16)  # 32 characters: an unmasked CSRF secret, as the cookie holds
+    body = urlencode({**fields, "csrfmiddlewaretoken": csrf}).encode()
+    host = urlsplit(base_url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=timeout)
+    try:
+        conn.request("POST", path, body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html",
+            "Cookie": f"{cookie}; csrftoken={csrf}", "Origin": base_url, "Referer": base_url + path,
+        })
+        response = conn.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
 def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.02):
     """``predicate()``'s first truthy value, polled every ``interval`` s."""
     deadline = time.time() + timeout

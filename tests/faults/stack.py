@@ -176,6 +176,17 @@ class Stack:
             processes.stop(proc)
         self.redis.stop()
 
+    def log_size(self, name: str) -> int:
+        """Where the process's current log ends now; ``log_since`` reads what it wrote after that."""
+        path = self.logs / f"{name}-{self.starts.get(name, 1)}.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def log_since(self, name: str, offset: int) -> str:
+        path = self.logs / f"{name}-{self.starts.get(name, 1)}.log"
+        with path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
     def log_tail(self, name: str, chars: int = 4000) -> str:
         path = self.logs / f"{name}-{self.starts.get(name, 1)}.log"
         with contextlib.suppress(OSError):

@@ -1,10 +1,14 @@
-"""The web process's database connection dropped in the middle of storing a turn: the page
-gets a clear error and its text back, nothing of the turn is written (no turn, no feedback
-outbox row, no generation claim), and the next message is stored and answered.
+"""The web process's database connection dropped in the middle of a write:
 
-The drop is PostgreSQL's own: a trigger on the feedback outbox row, the last INSERT of the
-turn's transaction (after the turn's INSERT), terminates the backend that runs it
-(pg_terminate_backend), as an administrator or a failover would."""
+- storing a turn (websocket): the page gets a clear error and its text back, nothing of the turn
+  is written (no turn, no feedback outbox row, no generation claim), and the next message is
+  stored and answered;
+- a plain form POST (an instructor's correction on the review page): the 503 page, nothing of
+  the review written (the earlier correction stays in force), and the next POST is saved.
+
+The drop is PostgreSQL's own: a trigger on the last INSERT of the transaction (the feedback
+outbox row after the turn's INSERT; the exemplar after the review's INSERT) terminates the
+backend that runs it (pg_terminate_backend), as an administrator or a failover would."""
 
 from __future__ import annotations
 
@@ -12,10 +16,13 @@ import time
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
-from feedback.models import AssessmentRequest
+from bench.common import login_cookie
+from feedback.models import AssessmentRequest, Exemplar, Review
 from simulations.models import PracticeSession, Turn
 from simulations.services.reply_runner import UNAVAILABLE_MESSAGE
+from tests.faults.page import form_post
 
 pytestmark = [pytest.mark.production, pytest.mark.slow]
 
@@ -68,3 +75,70 @@ def test_connection_dropped_mid_turn_gives_a_clear_error_and_writes_nothing(
     assert Turn.objects.filter(reply_to_id=turn_id).count() == 1
     assert AssessmentRequest.objects.get(turn_id=turn_id).status == "done"
     print("database connection dropped mid-turn: error 'unavailable' shown, 0 rows written, next turn answered")
+
+
+@pytest.fixture
+def connection_dropped_on_marked_exemplars(app_stack):
+    exemplars = Exemplar._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            CREATE OR REPLACE FUNCTION fault_drop_connection_exemplar() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF position('{MARKER}' in NEW.feedback) > 0 THEN
+                    PERFORM pg_terminate_backend(pg_backend_pid());
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER fault_drop_connection_exemplar AFTER INSERT ON {exemplars}
+                FOR EACH ROW EXECUTE FUNCTION fault_drop_connection_exemplar();
+        """)  # noqa: S608 - a table name from the model, a constant marker
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS fault_drop_connection_exemplar ON {exemplars}; "
+                       "DROP FUNCTION IF EXISTS fault_drop_connection_exemplar();")
+
+
+def test_connection_dropped_mid_form_post_gives_the_503_page_and_writes_nothing(
+    app_stack, connection_dropped_on_marked_exemplars
+):
+    from tests.factories import FrameworkFactory
+    from tests.feedback.live_support import assessment_make, people, session_make, turn_add
+
+    who = people()
+    framework = FrameworkFactory()
+    session = session_make(trainee=who["trainee"], framework_slugs=[framework.slug], status="ended")
+    turn = turn_add(session=session, text="You never listen and I want more money.")
+    item = assessment_make(turn=turn, framework=framework, labels={"assert": "absent"}).items.get()
+    path = reverse("feedback:review_item", args=[session.pk, item.pk])
+    cookie = login_cookie(who["instructor"])
+
+    def correct(label: str, text: str) -> tuple[int, dict, str]:
+        fields = {"verdict": "disagree", "corrected_label": label, "corrected_text": text, "corrected_rewrite": ""}
+        return form_post(base_url=app_stack.url, path=path, cookie=cookie, fields=fields)
+
+    status, _, _ = correct("weak", "Say what you want first.")
+    assert status == 302
+    earlier = Exemplar.objects.get(source=Exemplar.Source.CORRECTION)
+
+    web_log = app_stack.log_size("web")
+    started = time.time()
+    status, headers, body = correct("strong", f"A clear ask. {MARKER}")
+    answered_s = time.time() - started
+    assert status == 503, body[-2000:]
+    assert headers.get("retry-after") == "5" and 'data-testid="service-unavailable"' in body
+    assert "<script" not in body  # the page needs nothing the CSP would block
+    assert app_stack.alive("web")
+    # Nothing of it: no second review, the earlier exemplar not deleted, no new one.
+    assert list(Review.objects.filter(item=item).values_list("corrected_label", flat=True)) == ["weak"]
+    assert list(Exemplar.objects.filter(source=Exemplar.Source.CORRECTION)) == [earlier]
+    log = app_stack.log_since("web", web_log)
+    assert "Traceback" not in log and "web request: service unavailable" in log, log[-3000:]
+
+    # The instructor sends it again (without the marker): the web process has a new connection.
+    status, _, _ = correct("strong", "A clear ask.")
+    assert status == 302
+    assert list(Review.objects.filter(item=item).order_by("pk").values_list("corrected_label", flat=True)) == [
+        "weak", "strong"]
+    assert Exemplar.objects.get(source=Exemplar.Source.CORRECTION).label == "strong"
+    print(f"database connection dropped mid-form-post: 503 page in {answered_s:.2f} s, 0 rows written, "
+          "earlier correction kept, next post saved")

@@ -231,3 +231,30 @@ def test_mi_debrief_has_the_trend_over_earlier_sessions_and_three_things_to_try(
     assert "It sounds like coming here wasn&#x27;t your idea." in page  # a rewrite from this session
     body = client.get(reverse("feedback:debrief_markdown", args=[current.pk])).content.decode()
     assert "| Reflections : questions | 0.0 | 1.0 | 1.0 |" in body and "### Three things to try next" in body
+
+
+def test_a_correction_cut_off_by_the_database_is_a_503_and_changes_nothing(client, world):
+    """The review, the earlier exemplar's removal and the new exemplar are one transaction: a
+    connection lost at the last INSERT leaves the earlier correction in force (tests/faults/ drops a
+    real PostgreSQL connection the same way)."""
+    from django.db import OperationalError, connection
+
+    session, item = world["session"], world["assessment"].items.get(skill="assert")
+    _login(client, world["instructor"])
+    url = reverse("feedback:review_item", args=[session.pk, item.pk])
+    first = {"verdict": "disagree", "corrected_label": "strong", "corrected_text": "A clear ask.", "corrected_rewrite": ""}
+    assert client.post(url, first).status_code == 302
+    earlier = Exemplar.objects.get(source=Exemplar.Source.CORRECTION)
+
+    def drop_on_exemplar_insert(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and Exemplar._meta.db_table in sql:
+            raise OperationalError("terminating connection due to administrator command")
+        return execute(sql, params, many, context)
+
+    second = {**first, "corrected_label": "weak", "corrected_text": "Vague."}
+    with connection.execute_wrapper(drop_on_exemplar_insert):
+        response = client.post(url, second)
+    assert response.status_code == 503 and 'data-testid="service-unavailable"' in response.content.decode()
+    assert list(Review.objects.filter(item=item).values_list("corrected_label", flat=True)) == ["strong"]
+    assert list(Exemplar.objects.filter(source=Exemplar.Source.CORRECTION)) == [earlier]
+    assert item_effective_label(item=item) == "strong"
