@@ -192,9 +192,12 @@ def _lease_kept(*, stage_id: int):
 
 def recording_stage_run(*, recording_id: int, stage: str) -> str:
     """Run one stage (or the next part of a split stage). Returns what happened, for the log and tests."""
+    from trainer_app.engines.blas import blas_threads_limit
+
     row = _claim(recording_id=recording_id, stage=stage)
     if row is None:
         return "not claimed"
+    blas_threads_limit()  # BLAS threads spinning beside Whisper's and the encoder's made both several times slower
     recording = row.recording
     if recording.pipeline_started_at is None:
         Recording.objects.filter(pk=recording.pk).update(pipeline_started_at=timezone.now())
