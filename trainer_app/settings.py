@@ -347,6 +347,8 @@ EMBEDDINGS_CACHE_DIR = Path(env.str("EMBEDDINGS_CACHE_DIR", default="") or VAR_D
 # shorter keeps the web event loop responsive while reply threads compute.
 GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.0002)
 TORCH_THREADS = env.int("TORCH_THREADS", default=1)  # intra-op threads per process (0 = torch's default)
+# numpy's BLAS threads per process (0 = one per core); see trainer_app/engines/blas.py
+BLAS_THREADS = env.int("BLAS_THREADS", default=1)
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="")

@@ -14,6 +14,13 @@ from django.db import models
 STAGES = ("decode", "vad", "diarize", "asr", "clean", "roles", "analysis")
 # Stages that run on the speech queue; the rest on the analysis queue.
 SPEECH_STAGES = frozenset({"decode", "vad", "diarize", "asr", "clean", "roles"})
+# The stages each stage reads. Diarization and ASR both read only the VAD regions, so they run side by
+# side (two speech-worker threads or processes) and cleaning joins them; on two cores the pair takes
+# about as long as the longer of the two instead of their sum.
+STAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "decode": (), "vad": ("decode",), "diarize": ("vad",), "asr": ("vad",),
+    "clean": ("diarize", "asr"), "roles": ("clean",), "analysis": ("roles",),
+}
 
 
 class Recording(models.Model):

@@ -71,7 +71,11 @@ def recording_progress(*, recording_id: int) -> Progress | None:
     total = sum(STAGE_WEIGHTS.values())
     done = sum(STAGE_WEIGHTS[r.name] * (1.0 if r.status == RecordingStage.Status.DONE else r.progress) for r in rows)
     fraction = done / total
-    current = next((r for r in rows if r.status != RecordingStage.Status.DONE), None)
+    # diarization and ASR run side by side: name every running stage, else the first one left
+    running = [r for r in rows if r.status == RecordingStage.Status.RUNNING]
+    current = running[0] if running else next((r for r in rows if r.status != RecordingStage.Status.DONE), None)
+    labels = [STAGE_LABELS.get(r.name, "") for r in running] or [STAGE_LABELS.get(current.name, "") if current else "Finished"]
+    label = ", ".join([labels[0], *(x[:1].lower() + x[1:] for x in labels[1:])])  # "Telling speakers apart, transcribing"
     failed = next((r for r in rows if r.status == RecordingStage.Status.FAILED), None)
     eta = None
     started = recording["pipeline_started_at"]
@@ -80,7 +84,7 @@ def recording_progress(*, recording_id: int) -> Progress | None:
         eta = int(round(elapsed / fraction * (1 - fraction)))
     return Progress(
         recording_id=recording_id, status=recording["status"], stage=current.name if current else "",
-        stage_label=STAGE_LABELS.get(current.name, "") if current else "Finished", percent=int(fraction * 100),
+        stage_label=label, percent=int(fraction * 100),
         eta_s=eta, error=recording["error"], failed_stage=failed.name if failed else "",
         stages=[StageView(r.name, STAGE_LABELS[r.name], r.status, r.progress, r.error, r.seconds) for r in rows],
     )

@@ -1,8 +1,11 @@
-"""The recording pipeline: decode → VAD → diarization → ASR → cleaning → roles → analysis.
+"""The recording pipeline: decode → VAD → (diarization ∥ ASR) → cleaning → roles → analysis.
 
 Each stage is a RecordingStage row. A task claims it with a conditional
-UPDATE (pending, or running with a lapsed lease), keeps the lease fresh
-while it works, stores its result and enqueues the next stage after commit.
+UPDATE (pending, every stage it reads done; or running with a lapsed lease),
+keeps the lease fresh while it works, stores its result and enqueues the
+stages that were waiting only for it, after commit. Diarization and ASR read
+only the VAD regions (STAGE_NEEDS), so both start when VAD ends and run at
+the same time; cleaning starts when the second of them ends.
 A worker killed mid-stage stops renewing the lease; the sweep
 (recordings_resume_stalled) enqueues the stage again and the new run reads
 what the old one stored (split stages save after every part), so the
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,7 +49,7 @@ from feedback.models import (
     RecordingSpeaker,
     RecordingStage,
 )
-from feedback.models.recordings import SPEECH_STAGES, STAGES
+from feedback.models.recordings import SPEECH_STAGES, STAGE_NEEDS, STAGES
 from trainer_app.engines.speech.errors import NoSpeechDetected, SpeechError
 from trainer_app.engines.speech.pipeline import MAX_WINDOW_S, regions_group
 from trainer_app.leases import lease_renewed
@@ -72,6 +76,44 @@ def _setting(name: str, default):
     return getattr(settings, name, default)
 
 
+# --- the order of the stages ----------------------------------------------------------------
+
+
+def stage_dependents(*, stage: str) -> list[str]:
+    """Every stage that reads `stage`'s result, directly or through another, in pipeline order."""
+    found = {stage}
+    for name in STAGES:  # a stage comes after every stage it needs
+        if any(need in found for need in STAGE_NEEDS[name]):
+            found.add(name)
+    return [name for name in STAGES if name in found and name != stage]
+
+
+def stage_ancestors(*, stage: str) -> set[str]:
+    """Every stage whose result `stage` reads, directly or through another."""
+    found: set[str] = set()
+    todo = list(STAGE_NEEDS[stage])
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(STAGE_NEEDS[name])
+    return found
+
+
+def _statuses(*, recording_id: int) -> dict[str, str]:
+    return dict(RecordingStage.objects.filter(recording_id=recording_id).values_list("name", "status"))
+
+
+def recording_stages_ready(*, recording_id: int, among: list[str] | None = None) -> list[str]:
+    """Pending stages (of `among`, default all) whose needed stages are all done: those that may start now."""
+    statuses = _statuses(recording_id=recording_id)
+    done = RecordingStage.Status.DONE
+    return [
+        name for name in (among if among is not None else STAGES)
+        if statuses.get(name) == RecordingStage.Status.PENDING and all(statuses.get(n) == done for n in STAGE_NEEDS[name])
+    ]
+
+
 # --- queueing -------------------------------------------------------------------------------
 
 
@@ -94,14 +136,11 @@ def recordings_resume_stalled() -> int:
     stalled = list(
         RecordingStage.objects.filter(recording__status=Recording.Status.PROCESSING, lease_until__lt=now)
         .filter(status__in=[RecordingStage.Status.RUNNING, RecordingStage.Status.PENDING])
-        .values_list("recording_id", "name", "position")
+        .values_list("recording_id", "name")
     )
     enqueued = 0
-    for recording_id, name, position in stalled:
-        earlier_open = RecordingStage.objects.filter(recording_id=recording_id, position__lt=position).exclude(
-            status=RecordingStage.Status.DONE
-        )
-        if earlier_open.exists():
+    for recording_id, name in stalled:
+        if not _needs_done(recording_id=recording_id, stage=name):
             continue
         logger.info("recording %s: resuming stage %s", recording_id, name)
         with transaction.atomic():
@@ -113,13 +152,17 @@ def recordings_resume_stalled() -> int:
 # --- claiming and running a stage ----------------------------------------------------------
 
 
+def _needs_done(*, recording_id: int, stage: str) -> bool:
+    needs = STAGE_NEEDS[stage]
+    return not needs or RecordingStage.objects.filter(
+        recording_id=recording_id, name__in=needs, status=RecordingStage.Status.DONE
+    ).count() == len(needs)
+
+
 def _claim(*, recording_id: int, stage: str) -> RecordingStage | None:
     now = timezone.now()
     lease = timedelta(seconds=float(_setting("RECORDING_STAGE_LEASE_S", 60.0)))
-    open_before = RecordingStage.objects.filter(
-        recording_id=recording_id, position__lt=STAGES.index(stage)
-    ).exclude(status=RecordingStage.Status.DONE)
-    if open_before.exists():
+    if not _needs_done(recording_id=recording_id, stage=stage):
         return None
     claimed = (
         RecordingStage.objects.filter(recording_id=recording_id, name=stage, recording__status=Recording.Status.PROCESSING)
@@ -149,9 +192,12 @@ def _lease_kept(*, stage_id: int):
 
 def recording_stage_run(*, recording_id: int, stage: str) -> str:
     """Run one stage (or the next part of a split stage). Returns what happened, for the log and tests."""
+    from trainer_app.engines.blas import blas_threads_limit
+
     row = _claim(recording_id=recording_id, stage=stage)
     if row is None:
         return "not claimed"
+    blas_threads_limit()  # BLAS threads spinning beside Whisper's and the encoder's made both several times slower
     recording = row.recording
     if recording.pipeline_started_at is None:
         Recording.objects.filter(pk=recording.pk).update(pipeline_started_at=timezone.now())
@@ -168,17 +214,22 @@ def recording_stage_run(*, recording_id: int, stage: str) -> str:
         return "failed"
     seconds = time.monotonic() - began
     with transaction.atomic():
+        # Diarization and ASR can finish at the same moment: the recording's row lock makes the
+        # second to commit see the first as done, so the stage that needs both is enqueued (once).
+        # (SQLite: the app's IMMEDIATE transactions serialise writers the same way.)
+        list(Recording.objects.select_for_update().filter(pk=recording_id).values_list("pk", flat=True))
         if finished:
             RecordingStage.objects.filter(pk=row.pk).update(
                 status=RecordingStage.Status.DONE, progress=1.0, result=row.result, finished_at=timezone.now(),
                 lease_until=None, seconds=F("seconds") + seconds,
             )
-            following = STAGES[STAGES.index(stage) + 1 :]
-            if following:
-                recording_stage_enqueue(recording_id=recording_id, stage=following[0])
-            else:
+            if not RecordingStage.objects.filter(recording_id=recording_id).exclude(status=RecordingStage.Status.DONE).exists():
                 Recording.objects.filter(pk=recording_id).update(status=Recording.Status.DONE, pipeline_finished_at=timezone.now(), error="")
                 RecordingEvent.objects.create(recording_id=recording_id, kind="analysed", message="Analysis finished.")
+            else:
+                waiting = [name for name in STAGES if stage in STAGE_NEEDS[name]]
+                for name in recording_stages_ready(recording_id=recording_id, among=waiting):
+                    recording_stage_enqueue(recording_id=recording_id, stage=name)
         else:  # a split stage stored its progress: continue in a fresh task
             RecordingStage.objects.filter(pk=row.pk).update(
                 status=RecordingStage.Status.PENDING, result=row.result, progress=row.progress, seconds=F("seconds") + seconds
@@ -186,6 +237,42 @@ def recording_stage_run(*, recording_id: int, stage: str) -> str:
             recording_stage_enqueue(recording_id=recording_id, stage=stage)
     transaction.on_commit(lambda: recording_progress_push(recording_id=recording_id))
     return "done" if finished else "continued"
+
+
+def recording_pipeline_run_here(*, recording_id: int, threads: int = 2, on_stage=None) -> str:
+    """Run the recording's stages in this process until none can start (the analyze_recording command,
+    the bench): the same recording_stage_run the workers call, stages that may run side by side in
+    `threads` threads, as the speech worker's threads run them; a split stage's continuations too.
+    `on_stage(name, outcome, seconds)` is called in this thread as each run ends. Returns the
+    recording's status."""
+    from django.db import connections
+
+    def run(stage: str) -> tuple[str, str, float]:
+        began = time.monotonic()
+        try:
+            return stage, recording_stage_run(recording_id=recording_id, stage=stage), time.monotonic() - began
+        finally:
+            connections.close_all()  # this pool thread's own connections
+
+    in_flight: dict = {}
+    refused: set[str] = set()  # claimed elsewhere or blocked: not tried again in this run
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix=f"recording-{recording_id}") as pool:
+        while True:
+            processing = Recording.objects.filter(pk=recording_id, status=Recording.Status.PROCESSING).exists()
+            for name in recording_stages_ready(recording_id=recording_id) if processing else []:
+                if name not in refused and name not in in_flight.values():
+                    in_flight[pool.submit(run, name)] = name
+            if not in_flight:
+                break
+            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in finished:
+                del in_flight[future]
+                name, outcome, seconds = future.result()
+                if outcome == "not claimed":
+                    refused.add(name)
+                if on_stage is not None:
+                    on_stage(name, outcome, seconds)
+    return Recording.objects.filter(pk=recording_id).values_list("status", flat=True).first() or ""
 
 
 def _fail(*, row: RecordingStage, message: str) -> None:
@@ -492,35 +579,50 @@ STAGE_RUNNERS = {
 # --- re-running what depends on a change ------------------------------------------------------
 
 
-def recording_stages_rerun_from(*, recording: Recording, stage: str, actor=None, reason: str = "") -> None:
-    """Mark `stage` and every later stage pending and enqueue `stage` (a retry, or a correction's dependents)."""
-    position = STAGES.index(stage)
+def _stages_rerun(*, recording: Recording, stages: list[str], actor=None, reason: str = "") -> None:
+    """Mark `stages` and every stage that reads them pending, and enqueue those that may start."""
+    rerun = set(stages)
+    for stage in stages:
+        rerun.update(stage_dependents(stage=stage))
+    upstream = set().union(*(stage_ancestors(stage=stage) for stage in rerun)) - rerun
+    names = [name for name in STAGES if name in rerun]
     with transaction.atomic():
-        earlier_failed = RecordingStage.objects.filter(
-            recording=recording, position__lt=position, status=RecordingStage.Status.FAILED
+        list(Recording.objects.select_for_update().filter(pk=recording.pk).values_list("pk", flat=True))
+        upstream_failed = RecordingStage.objects.filter(
+            recording=recording, name__in=upstream, status=RecordingStage.Status.FAILED
         ).exists()
-        RecordingStage.objects.filter(recording=recording, position__gte=position).update(
+        RecordingStage.objects.filter(recording=recording, name__in=names).update(
             status=RecordingStage.Status.PENDING, progress=0.0, error="", lease_until=None, finished_at=None
         )
-        if earlier_failed:  # the retry of that stage will reach this one; nothing to start now
+        if upstream_failed:  # the retry of that stage will reach these; nothing to start now
             if reason:
                 RecordingEvent.objects.create(recording=recording, kind="rerun", message=f"{reason}.", actor=actor)
             return
         # Parts a split stage finished are kept in its result, so a retry resumes after them.
         Recording.objects.filter(pk=recording.pk).update(status=Recording.Status.PROCESSING, error="", pipeline_finished_at=None)
         if reason:
-            RecordingEvent.objects.create(recording=recording, kind="rerun", message=f"{reason}: re-running from {stage}.", actor=actor)
-        recording_stage_enqueue(recording_id=recording.pk, stage=stage)
+            RecordingEvent.objects.create(recording=recording, kind="rerun", message=f"{reason}: re-running from {names[0]}.", actor=actor)
+        # Every stage that may start now: the re-run ones, and one left pending when the recording
+        # failed beside it (ASR stopped between two parts while diarization failed).
+        for name in recording_stages_ready(recording_id=recording.pk):
+            recording_stage_enqueue(recording_id=recording.pk, stage=name)
     transaction.on_commit(lambda: recording_progress_push(recording_id=recording.pk))
 
 
+def recording_stages_rerun_from(*, recording: Recording, stage: str, actor=None, reason: str = "") -> None:
+    """Mark `stage` and every stage that reads it pending and start them (a retry, or a correction's dependents)."""
+    _stages_rerun(recording=recording, stages=[stage], actor=actor, reason=reason)
+
+
 def recording_stage_retry(*, recording: Recording, actor=None) -> str:
-    """Retry the failed stage (from the page or the command). Returns its name."""
-    failed = recording.stages.filter(status=RecordingStage.Status.FAILED).order_by("position").first()
-    if failed is None:
+    """Retry every failed stage (diarization and ASR run side by side, so both may have failed) from
+    the page or the command. Returns the first one's name."""
+    failed = list(recording.stages.filter(status=RecordingStage.Status.FAILED).order_by("position").values_list("name", flat=True))
+    if not failed:
         raise ValueError("No stage of this recording has failed.")
-    recording_stages_rerun_from(recording=recording, stage=failed.name, actor=actor, reason=f"Retry of the failed {failed.name} stage")
-    return failed.name
+    label = " and ".join(failed)
+    _stages_rerun(recording=recording, stages=failed, actor=actor, reason=f"Retry of the failed {label} stage{'s' if len(failed) > 1 else ''}")
+    return failed[0]
 
 
 # --- progress over the channel layer ----------------------------------------------------------

@@ -297,10 +297,14 @@ def test_recording_delete_removes_rows_and_files(media, people):
     _nothing_left(media)
 
 
+@pytest.mark.django_db(transaction=True)  # the command runs diarization and ASR in two threads, each with its own connection
 @pytest.mark.skipif(not speech_tools_available(), reason="espeak-ng and sox are needed")
-def test_command_runs_the_whole_pipeline_on_speech(media, people, tmp_path, capsys):
+def test_command_runs_the_whole_pipeline_on_speech(media, people, tmp_path, capsys, monkeypatch):
+    from feedback import tasks
     from tests.support.speech import speech_synthesize
 
+    for task in (tasks.recording_speech_stage, tasks.recording_analysis_stage):  # no worker here: leave the broker alone
+        monkeypatch.setattr(task, "apply_async", lambda args, queue: None)
     path = speech_synthesize(text="Keep your needle at a right angle to the skin.", path=tmp_path / "one.wav")
     call_command("analyze_recording", str(path), "--user", people["instructor"].username, "--cohort", people["cohort"].name,
                  "--consent", "ok")

@@ -3,22 +3,21 @@
     manage.py analyze_recording FILE [FILE ...] --user NAME --consent "..." [--cohort NAME]
         [--framework SLUG] [--trainer NAME] [--trainee NAME] [--num-speakers N] [--queue] [--json]
 
-By default the stages run here, one after the other, printing progress; --queue hands them to
-the workers instead. A file that cannot be used gets a one-line reason and a non-zero exit."""
+By default the stages run here, printing progress (diarization and ASR side by side in two
+threads, as a speech worker runs them; --threads 1 runs one stage at a time); --queue hands them
+to the workers instead. A file that cannot be used gets a one-line reason and a non-zero exit."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.models import Recording, RecordingStage
-from feedback.models.recordings import STAGES
-from feedback.services.recording_pipeline import recording_stage_run
+from feedback.services.recording_pipeline import recording_pipeline_run_here
 from feedback.services.recordings import RecordingRejected, recording_create, temp_upload_path
 from trainer_app.models import Cohort
 from trainer_app.roles import user_is_instructor
@@ -40,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--num-speakers", type=int, default=None)
         parser.add_argument("--queue", action="store_true", help="Enqueue on the workers instead of running here.")
         parser.add_argument("--json", action="store_true", help="Print each recording's stages as JSON.")
+        parser.add_argument("--threads", type=int, default=2, help="Stages run side by side here (default 2, as a speech worker).")
 
     def _user(self, username: str, *, what: str):
         user = get_user_model().objects.filter(username=username).first()
@@ -80,25 +80,28 @@ class Command(BaseCommand):
                 temp.unlink(missing_ok=True)
             self.stdout.write(f"{name}: recording {recording.pk} ({recording.duration_s:.1f} s)")
             if not opts["queue"]:
-                failures += self._run(recording_id=recording.pk)
+                failures += self._run(recording_id=recording.pk, threads=opts["threads"])
             if opts["json"]:
                 stages = list(RecordingStage.objects.filter(recording_id=recording.pk).values("name", "status", "seconds", "error"))
                 self.stdout.write(json.dumps({"recording": recording.pk, "stages": stages}))
         if failures:
             raise CommandError(f"{failures} file(s) could not be analysed.")
 
-    def _run(self, *, recording_id: int) -> int:
-        for stage in STAGES:
-            began = time.monotonic()
-            while True:
-                outcome = recording_stage_run(recording_id=recording_id, stage=stage)
-                if outcome != "continued":
-                    break
-            row = RecordingStage.objects.get(recording_id=recording_id, name=stage)
-            if row.status != RecordingStage.Status.DONE:
-                self.stderr.write(f"  {stage}: {row.error or row.status}")
-                return 1
-            self.stdout.write(f"  {stage}: done in {time.monotonic() - began:.1f} s")
+    def _run(self, *, recording_id: int, threads: int) -> int:
+        seconds: dict[str, float] = {}
+
+        def report(stage: str, outcome: str, took: float) -> None:
+            seconds[stage] = seconds.get(stage, 0.0) + took
+            if outcome == "done":
+                self.stdout.write(f"  {stage}: done in {seconds[stage]:.1f} s")
+
+        status = recording_pipeline_run_here(recording_id=recording_id, threads=threads, on_stage=report)
+        if status != Recording.Status.DONE:
+            open_rows = list(RecordingStage.objects.filter(recording_id=recording_id).exclude(status=RecordingStage.Status.DONE))
+            failed = [row for row in open_rows if row.status == RecordingStage.Status.FAILED] or open_rows[:1]
+            for row in failed:
+                self.stderr.write(f"  {row.name}: {row.error or row.status}")
+            return 1
         recording = Recording.objects.get(pk=recording_id)
         self.stdout.write(f"  {recording.segments.filter(removed=False).count()} turns, "
                           f"{recording.segments.filter(removed=True).count()} removed, "

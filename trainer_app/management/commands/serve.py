@@ -64,7 +64,9 @@ class Command(BaseCommand):
         lower = (lambda: os.nice(nice)) if nice > 0 else None
         procs = [
             subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency, *beat), preexec_fn=lower),  # noqa: S603, PLW1509
-            subprocess.Popen(worker("speech", "speech", 2)),  # noqa: S603
+            # Three threads: a recording's diarization and ASR stages run side by side (two threads), and a
+            # voice turn still finds a free one instead of waiting behind them.
+            subprocess.Popen(worker("speech", "speech", 3)),  # noqa: S603
             subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
         ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "

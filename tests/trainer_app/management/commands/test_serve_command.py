@@ -58,6 +58,9 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     assert set(by_queue) == {"realtime,analysis", "speech"}
     assert by_queue["realtime,analysis"].kwargs.get("preexec_fn") is not None  # niced
     assert by_queue["speech"].kwargs.get("preexec_fn") is None  # voice turns keep the web's priority
+    speech = by_queue["speech"].args
+    # a recording's diarization and ASR take two threads side by side; a voice turn still finds the third
+    assert speech[speech.index("--concurrency") + 1] == "3"
     hostnames = {p.args[p.args.index("--hostname") + 1] for p in workers}
     assert len(hostnames) == 2
     # the embedding export runs first, in a process of its own (the web process never loads PyTorch)
