@@ -21,11 +21,15 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from trainer_app.asgi_limits import RequestBodyLimit  # noqa: E402
+from trainer_app.engines.blas import blas_threads_limit  # noqa: E402
 from trainer_app.routing import websocket_urlpatterns  # noqa: E402
 
 # The event loop shares the GIL with the threads that generate replies; by default a
 # busy thread keeps it for up to 5 ms before the loop may send what is ready.
 sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_S)
+# numpy's BLAS threads busy-wait between calls: beside the event loop, the reply threads and ONNX Runtime
+# they only take CPU away (trainer_app.engines.blas).
+blas_threads_limit()
 
 logger = logging.getLogger(__name__)
 

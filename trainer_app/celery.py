@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 import trainer_app.broker  # noqa: F401  (registers the embedded SQLite transport)
 import trainer_app.broker_redis_guard  # noqa: F401  (Celery 5.7 + Redis: a lost connection must not stop the worker)
@@ -12,3 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trainer_app.settings")
 app = Celery("trainer_app")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+
+@worker_process_init.connect(weak=False)
+@worker_ready.connect(weak=False)
+def _blas_threads_limit(**kwargs) -> None:
+    # Every worker (speech: Whisper and the voice encoder; feedback: the assessors): numpy's spinning
+    # BLAS threads beside the engines' own made them several times slower on 2 cores (trainer_app.engines.blas).
+    from trainer_app.engines.blas import blas_threads_limit
+
+    blas_threads_limit()

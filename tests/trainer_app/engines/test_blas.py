@@ -37,3 +37,16 @@ def test_blas_threads_zero_keeps_the_library_default(settings, blas_restored):
     settings.BLAS_THREADS = 0
     blas_threads_limit()
     assert set(_blas_threads()) == {2}
+
+
+def test_every_worker_process_applies_it(settings, blas_restored):
+    if not _blas_threads():
+        pytest.skip("numpy is not linked to a BLAS library threadpoolctl can see")
+    from celery.signals import worker_process_init, worker_ready
+
+    from trainer_app import celery as celery_app
+
+    for signal in (worker_ready, worker_process_init):  # a worker starting, and each prefork child
+        assert celery_app._blas_threads_limit in signal._live_receivers(None)
+    celery_app._blas_threads_limit()
+    assert set(_blas_threads()) == {1}
