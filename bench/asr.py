@@ -58,7 +58,11 @@ def run() -> dict:
         from trainer_app.engines.speech.rtf import speech_rtf
 
         backend = asr_backend()
+        from trainer_app.privacy.consent import consent_give
+
         users = [trainee_create(f"asr{i}") for i in range(2)]
+        for user in users:  # voice turns need the trainee's recorded agreement (docs/privacy.md)
+            consent_give(user=user, kind="voice_turns")
         session = session_start(users[0], "noise-easy")
         cookie = login_cookie(users[0])
 
