@@ -341,6 +341,9 @@ ENGINES_WARM_ON_START = env.bool("ENGINES_WARM_ON_START", default=False)
 EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")
 # onnx: run the (mean-pooling) embedding model on ONNX Runtime, exported once into VAR_DIR/cache (same vectors, ~2.5x faster on CPU); torch: PyTorch.
 EMBEDDINGS_RUNTIME = env.str("EMBEDDINGS_RUNTIME", default="onnx")
+# The persona's per-turn similarity choices (signals, topics, lines) on the model's 8-bit copy, made and checked
+# by the export (trainer_app/engines/embedding_int8.py): ~30 % less CPU per embedding in the web; False: float.
+EMBEDDINGS_INT8 = env.bool("EMBEDDINGS_INT8", default=True)
 # Where the ONNX exports live (made by `manage.py export_embeddings`, keyed by the model files' sha256).
 EMBEDDINGS_CACHE_DIR = Path(env.str("EMBEDDINGS_CACHE_DIR", default="") or VAR_DIR / "cache" / "embeddings")
 # How long a Python thread may hold the GIL before another may run (CPython's default 5 ms);

@@ -4,6 +4,10 @@ Why: in one turn the same trainee utterance is embedded by the signal
 detector, the scripted topic matcher and the trigger matcher, and the
 persona's previous line again next turn. Embedding is the only costly step
 (~5-10 ms per short text on CPU), so each distinct text is embedded once.
+
+The vectors come from ``embed_fast`` (the model's 8-bit copy when the export made
+one): every vector the persona compares comes from here, so they are never mixed
+with the float vectors the feedback engines use.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from trainer_app.engines.embeddings import EMBEDDING_DIM, embed
+from trainer_app.engines.embeddings import EMBEDDING_DIM, embed_fast
 
 _MAX_ENTRIES = 20000  # ~30 MB: every persona's fact views stay cached beside recent utterances
 _WAIT_S = 10.0
@@ -48,7 +52,7 @@ def text_vectors(*, texts: Sequence[str]) -> np.ndarray:
                 mine.append(text)
     if mine:
         try:
-            vectors = embed(mine)
+            vectors = embed_fast(mine)
         except BaseException as exc:
             with _lock:
                 for text in mine:
@@ -66,5 +70,5 @@ def text_vectors(*, texts: Sequence[str]) -> np.ndarray:
         try:
             found[text] = future.result(timeout=_WAIT_S)[text]
         except Exception:  # the other thread failed or is stuck: embed it here
-            found[text] = embed([text])[0]
+            found[text] = embed_fast([text])[0]
     return np.stack([found[t] for t in texts])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from simulations.cognitive_model import DISCLOSURE_LEVELS
 from simulations.models import PracticeSession, Turn
@@ -51,10 +51,14 @@ def turn_history_for_engine(*, session_id: int, before_index: int) -> list[dict]
 def turn_awaiting_reply(*, session_id: int) -> Turn | None:
     """The latest trainee turn when it has no reply yet (earlier unanswered ones
     were overtaken: the persona answers what was said last)."""
+    # perf: one query (the reply's existence as a subquery); asked twice per turn, before and after the reply.
     latest = (
-        Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE).order_by("-index").first()
+        Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE)
+        .annotate(answered=Exists(Turn.objects.filter(reply_to_id=OuterRef("pk"))))
+        .order_by("-index")
+        .first()
     )
-    if latest is None or Turn.objects.filter(reply_to=latest).exists():
+    if latest is None or latest.answered:
         return None
     return latest
 

@@ -5,9 +5,11 @@ workers start; the Procfile's web line too) and, when a process finds no export 
 model, by that process as a subprocess (``python -m trainer_app.engines.embedding_export``):
 PyTorch is loaded here, never in the web process. The graph is the model's Transformer
 followed by mean pooling and L2 normalisation, returning the sentence vector and the token
-vectors. Next to it: the exact tokenizer the model uses (``tokenizer.json``) and a manifest
-with the tokenizer settings and the largest difference from PyTorch on sample texts, measured
-here after the export. Files are written to temporary names and renamed, under a lock, so
+vectors. Next to it: the exact tokenizer the model uses (``tokenizer.json``), the graph with 8-bit
+weights (``embedding_int8.py``; kept when its vectors are close enough to the float ones) and a
+manifest with the tokenizer settings, the largest difference from PyTorch on sample texts,
+measured here after the export, and the 8-bit copy's smallest cosine to the float vectors. An
+entry exported before the 8-bit copy existed gets it on the next export (no PyTorch needed). Files are written to temporary names and renamed, under a lock, so
 processes starting together export once and never read a half-written entry.
 
     python -m trainer_app.engines.embedding_export --model-dir DIR --cache-dir DIR [--force]
@@ -46,6 +48,9 @@ CHECK_TEXTS = [
     " ".join(["A long utterance that goes past the model's maximum sequence length."] * 40),
 ]
 MAX_CHECK_DIFFERENCE = 1e-4  # larger: the export is refused and PyTorch computes the vectors
+# The 8-bit copy (embedding_int8.py) is kept only when every CHECK_TEXTS vector is at least this close (cosine)
+# to the float export's; the starter packs' strings measured 0.998 at worst. Refused: the persona uses float.
+INT8_MIN_COSINE = 0.995
 
 
 class ExportRefused(Exception):  # noqa: N818 - reads as the reason
@@ -160,6 +165,46 @@ def _check(model, entry: CacheEntry, manifest: dict) -> float:
     return float(np.abs(vectors - reference).max())
 
 
+def _int8_make(entry: CacheEntry, manifest: dict) -> dict:
+    """Write the entry's 8-bit copy and check it against the float export: the manifest's fields for it
+    (``int8``, or ``int8_refused`` with the reason; the float export is usable either way)."""
+    import numpy as np
+
+    from trainer_app.engines.embedding_int8 import BLOCK_SIZE, int8_model
+    from trainer_app.engines.embedding_onnx import OnnxSentenceEncoder
+
+    try:
+        import onnx
+
+        model = int8_model(onnx.load(str(entry.onnx)))
+        fd, tmp = tempfile.mkstemp(prefix=f".{entry.int8.name}", suffix=".tmp", dir=entry.int8.parent)
+        os.close(fd)
+        try:
+            onnx.save(model, tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, entry.int8)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        reference = OnnxSentenceEncoder(entry=entry, manifest=manifest).encode(CHECK_TEXTS, batch_size=4)
+        vectors = OnnxSentenceEncoder(entry=entry, manifest=manifest, model_path=entry.int8).encode(CHECK_TEXTS,
+                                                                                                   batch_size=4)
+        cosine = float(np.sum(reference * vectors, axis=1).min())  # both L2-normalised by the graph
+    except Exception as exc:  # an ONNX Runtime without MatMulNBits, an odd graph: the persona uses float
+        entry.int8.unlink(missing_ok=True)
+        return {"int8_refused": f"{type(exc).__name__}: {exc}"}
+    if cosine < INT8_MIN_COSINE:
+        entry.int8.unlink(missing_ok=True)
+        return {"int8_refused": f"cosine to the float vectors down to {cosine:.4f} (under {INT8_MIN_COSINE})"}
+    return {"int8": {"file": entry.int8.name, "min_cosine_to_float": round(cosine, 5), "check_texts": len(CHECK_TEXTS),
+                     "weights": f"8-bit, blocks of {BLOCK_SIZE}"}}
+
+
+def int8_missing(entry: CacheEntry, manifest: dict) -> bool:
+    """An entry exported before the 8-bit copy existed (or whose copy was deleted): made on the next export."""
+    return "int8_refused" not in manifest and ("int8" not in manifest or not entry.int8.exists())
+
+
 def _failure_write(entry: CacheEntry, *, stage: str, reason: str) -> None:
     atomic_write(entry.failed, json.dumps({"stage": stage, "reason": reason, "at": time.time()}).encode())
 
@@ -175,11 +220,15 @@ def export(*, model_dir: Path, cache_dir: Path, force: bool = False) -> dict:
     with export_lock(entry):  # processes starting together: one exports, the others find its entry
         manifest = entry.manifest_read()
         if manifest is not None and entry.onnx.exists() and entry.tokenizer.exists() and not force:
+            if int8_missing(entry, manifest):  # no PyTorch needed: made from the float ONNX file
+                manifest = {k: v for k, v in manifest.items() if k not in ("int8", "int8_refused")}
+                manifest.update(_int8_make(entry, manifest))
+                atomic_write(entry.manifest, json.dumps(manifest, indent=1).encode())
             return manifest
         failure = entry.failure_read()
         if failure is not None and not force:
             raise ExportRefused(failure["reason"], stage=failure["stage"])
-        for stale in (entry.manifest, entry.failed):
+        for stale in (entry.manifest, entry.failed, entry.int8):
             stale.unlink(missing_ok=True)
         declared = declared_unexportable_reason(model_dir)
         if declared:
@@ -218,8 +267,9 @@ def export(*, model_dir: Path, cache_dir: Path, force: bool = False) -> dict:
             reason = f"ONNX vectors differ from PyTorch's by up to {difference:.1e} (over {MAX_CHECK_DIFFERENCE:.0e})"
             _failure_write(entry, stage="export", reason=reason)
             raise ExportRefused(reason, stage="export")
-        manifest.update(max_difference_from_pytorch=difference, check_texts=len(CHECK_TEXTS),
-                        export_seconds=round(time.monotonic() - started, 2))
+        manifest.update(max_difference_from_pytorch=difference, check_texts=len(CHECK_TEXTS))
+        manifest.update(_int8_make(entry, manifest))
+        manifest["export_seconds"] = round(time.monotonic() - started, 2)
         atomic_write(entry.manifest, json.dumps(manifest, indent=1).encode())  # last: the entry is usable from here
         return manifest
 

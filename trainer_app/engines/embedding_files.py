@@ -8,8 +8,10 @@ from disk, so a changed model (or a changed export format) gets a new entry.
 
 The entry (``<cache>/sentence-encoder-<key>.*``) is written by a separate process
 (``trainer_app/engines/embedding_export.py``): ``.onnx`` (the graph), ``.tokenizer.json``
-(the exact tokenizer the model uses), ``.json`` (the manifest, written last: its presence
-means the entry is complete), or ``.failed.json`` when the export was refused or failed.
+(the exact tokenizer the model uses), ``.int8.onnx`` (the graph with 8-bit weights, for the
+persona's per-turn similarity choices: ``embedding_int8.py``; named in the manifest when made and
+checked), ``.json`` (the manifest, written last: its presence means the entry is complete), or
+``.failed.json`` when the export was refused or failed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class EmbeddingCandidate:
 class CacheEntry:
     key: str
     onnx: Path
+    int8: Path
     tokenizer: Path
     manifest: Path
     failed: Path
@@ -159,6 +162,7 @@ def cache_entry(*, path: Path, cache_dir: Path) -> CacheEntry:
     return CacheEntry(
         key=stem.name.removeprefix("sentence-encoder-"),
         onnx=stem.with_name(stem.name + ".onnx"),
+        int8=stem.with_name(stem.name + ".int8.onnx"),
         tokenizer=stem.with_name(stem.name + ".tokenizer.json"),
         manifest=stem.with_name(stem.name + ".json"),
         failed=stem.with_name(stem.name + ".failed.json"),

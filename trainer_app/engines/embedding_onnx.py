@@ -14,6 +14,8 @@ to the model's ``max_seq_length`` and padded to the longest text of the batch.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from trainer_app.engines.embedding_files import CacheEntry
@@ -26,14 +28,17 @@ class OnnxUnavailable(Exception):  # noqa: N818 - reads as the reason
 class OnnxSentenceEncoder:
     """encode(texts) and encode_tokens(text) from a complete cache entry."""
 
-    def __init__(self, *, entry: CacheEntry, manifest: dict | None = None, threads: int = 1):
+    def __init__(self, *, entry: CacheEntry, manifest: dict | None = None, threads: int = 1,
+                 model_path: Path | None = None):
+        """``model_path``: another graph of the same entry (its 8-bit copy, ``entry.int8``) instead of ``entry.onnx``."""
         import onnxruntime as ort  # slow to import: only when an encoder is built
         from tokenizers import Tokenizer
 
         manifest = manifest if manifest is not None else entry.manifest_read()
         if manifest is None:
             raise OnnxUnavailable(f"no complete export at {entry.manifest.name}")
-        self.path = entry.onnx
+        self.entry = entry
+        self.path = Path(model_path) if model_path is not None else entry.onnx
         settings = manifest["tokenizer"]
         try:
             self.tokenizer = Tokenizer.from_file(str(entry.tokenizer))
@@ -53,7 +58,7 @@ class OnnxSentenceEncoder:
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # e.g. a corrupt file: remove the entry so the next start exports it again
-            for made in (entry.manifest, entry.onnx):
+            for made in (entry.manifest, entry.onnx) if self.path == entry.onnx else (self.path,):
                 made.unlink(missing_ok=True)
             raise OnnxUnavailable(f"ONNX Runtime could not load {self.path.name}: {exc}") from exc
         self.uses_token_type_ids = "token_type_ids" in {i.name for i in self.session.get_inputs()}

@@ -17,7 +17,7 @@ from tests.simulations.personas.persona_dicts import starter_persona
 @pytest.fixture
 def embed_calls(monkeypatch):
     calls: list[list[str]] = []
-    real = vectors.embed
+    real = vectors.embed_fast
     with vectors._lock:
         vectors._cache.clear()  # what earlier tests embedded must not make these pass
 
@@ -25,7 +25,7 @@ def embed_calls(monkeypatch):
         calls.append(list(texts))
         return real(texts)
 
-    monkeypatch.setattr(vectors, "embed", counting)
+    monkeypatch.setattr(vectors, "embed_fast", counting)
     return calls
 
 
@@ -47,7 +47,7 @@ def test_prefetch_never_raises(monkeypatch):
     def broken(texts):
         raise RuntimeError("model gone")
 
-    monkeypatch.setattr(vectors, "embed", broken)
+    monkeypatch.setattr(vectors, "embed_fast", broken)
     utterance_vectors_prefetch(text="A sentence no one embedded before, surely: 7f3a.")
     utterance_vectors_prefetch(text="   ")
 
@@ -77,7 +77,7 @@ def test_a_text_being_embedded_is_waited_for_not_embedded_twice(monkeypatch):
         vectors._cache.clear()
     started, release = threading.Event(), threading.Event()
     calls: list[list[str]] = []
-    real = vectors.embed
+    real = vectors.embed_fast
 
     def slow(texts):
         calls.append(list(texts))
@@ -85,7 +85,7 @@ def test_a_text_being_embedded_is_waited_for_not_embedded_twice(monkeypatch):
         release.wait(5)
         return real(texts)
 
-    monkeypatch.setattr(vectors, "embed", slow)
+    monkeypatch.setattr(vectors, "embed_fast", slow)
     text = "Tell me more about what happened after the meeting."
     first = threading.Thread(target=utterance_vectors_prefetch, kwargs={"text": text})
     first.start()
@@ -107,7 +107,7 @@ def test_a_failed_embedding_is_not_left_in_flight(monkeypatch):
     def broken(texts):
         raise RuntimeError("model gone")
 
-    monkeypatch.setattr(vectors, "embed", broken)
+    monkeypatch.setattr(vectors, "embed_fast", broken)
     with pytest.raises(RuntimeError):
         vectors.text_vectors(texts=["a line nobody embedded"])
     assert vectors._inflight == {}

@@ -51,7 +51,7 @@ def bundled_export(var_dir):
     shared = cache_entry(path=bundled, cache_dir=settings.EMBEDDINGS_CACHE_DIR)
     entry = cache_entry(path=bundled, cache_dir=var_dir / "cache" / "embeddings")
     entry.onnx.parent.mkdir(parents=True, exist_ok=True)
-    for name in ("onnx", "tokenizer", "manifest"):
+    for name in ("onnx", "int8", "tokenizer", "manifest"):
         getattr(entry, name).unlink(missing_ok=True)
         try:
             os.link(getattr(shared, name), getattr(entry, name))
@@ -81,6 +81,7 @@ def fresh_engine(monkeypatch, settings, var_dir):
     settings.EMBEDDINGS_RUNTIME = "onnx"
     monkeypatch.setattr(embeddings, "_state", {"encoder": None, "model": None, "backend": None, "production": False,
                                                "detail": "not loaded yet"})
+    monkeypatch.setattr(embeddings, "_fast", {"encoder": None, "detail": "", "backend": None, "production": False})
     return embeddings
 
 
