@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feedback.models import Exemplar, Framework
@@ -239,12 +239,17 @@ upload_bodies = st.one_of(st.binary(max_size=4000), st.just(b""), st.builds(lamb
 @pytest.mark.django_db
 @FUZZ
 @given(body=upload_bodies, mime=upload_types, name=st.text(max_size=300), client_id=st.text(max_size=100))
+@example(body=b"", mime="audio/webm;codecs=opus", name="/", client_id="")  # found by Hypothesis
 def test_hostile_voice_uploads_get_a_clear_answer_and_no_partial_clip(body, mime, name, client_id, upload_world):
     session, trainee = upload_world["session"], upload_world["trainee"]
     client = Client()
     client.force_login(trainee)
     clips = VoiceClip.objects.count()
-    upload = SimpleUploadedFile(name or "x", body, content_type=mime or "application/octet-stream")
+    # The file name as Django's multipart parser would hand it over (its last path element); names
+    # with none ("/", "..") cannot be built into an upload here at all (Hypothesis found "/").
+    base = os.path.basename(name)
+    upload = SimpleUploadedFile(base if base not in ("", ".", "..") else "x", body,
+                                content_type=mime or "application/octet-stream")
     response = client.post(reverse("simulations:session_voice", args=[session.pk]), {"audio": upload, "client_id": client_id})
     assert response.status_code < 500
     if response.status_code >= 400:
