@@ -141,7 +141,7 @@ def run(**_: str) -> dict:
     from trainer_app.engines.blas import blas_threads_limit
     from trainer_app.engines.speech.audio import audio_decode
 
-    blas_threads_limit()  # the baseline runs under the app's thread policy too (the pipeline applies it per stage)
+    blas_threads_limit()  # the baseline runs under the app's thread policy too (as the pipeline's run does)
     duration = audio_decode(source=path, filename="upload", max_bytes=10**10, max_seconds=10**6).duration_s
     stage_times, wall, recording = _pipeline(path=path, uploader=uploader, cohort=cohort)
     t = time.perf_counter()

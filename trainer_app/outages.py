@@ -39,17 +39,29 @@ def is_outage(exc: BaseException | None) -> bool:
     return isinstance(exc, OUTAGE_ERRORS)
 
 
-def outage_warn(*, what: str, exc: BaseException, log: logging.Logger | None = None) -> bool:
-    """One warning line for ``what`` (e.g. "websocket"), at most once per interval; True when it logged."""
+_LINE = "%s: service unavailable (%s: %s); further such errors are not logged for %d s"
+
+
+def _due(key: str) -> bool:
+    """True (and remembered) when ``key`` was not logged within the interval."""
     now = time.monotonic()
     with _lock:
-        last = _last_logged.get(what)
+        last = _last_logged.get(key)
         if last is not None and now - last < OUTAGE_LOG_INTERVAL_S:
             return False
-        _last_logged[what] = now
-    (log or logger).warning("%s: service unavailable (%s: %s); further such errors are not logged for %d s",
-                            what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
-                            OUTAGE_LOG_INTERVAL_S)
+        _last_logged[key] = now
+    return True
+
+
+def _line_args(what: str, exc: BaseException) -> tuple:
+    return what, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", OUTAGE_LOG_INTERVAL_S
+
+
+def outage_warn(*, what: str, exc: BaseException, log: logging.Logger | None = None) -> bool:
+    """One warning line for ``what`` (e.g. "websocket"), at most once per interval; True when it logged."""
+    if not _due(what):
+        return False
+    (log or logger).warning(_LINE, *_line_args(what, exc))
     return True
 
 
@@ -69,16 +81,9 @@ class OutageLogFilter(logging.Filter):
         if not is_outage(exc):
             return True
         message = record.getMessage().rstrip(":")
-        key = f"{record.name}: {message}"
-        now = time.monotonic()
-        with _lock:
-            last = _last_logged.get(key)
-            if last is not None and now - last < OUTAGE_LOG_INTERVAL_S:
-                return False
-            _last_logged[key] = now
-        record.msg = "%s: service unavailable (%s: %s); further such errors are not logged for %d s"
-        record.args = (message, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
-                       OUTAGE_LOG_INTERVAL_S)
+        if not _due(f"{record.name}: {message}"):
+            return False
+        record.msg, record.args = _LINE, _line_args(message, exc)
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info, record.exc_text = None, None
         return True

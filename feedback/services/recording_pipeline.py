@@ -153,10 +153,10 @@ def recordings_resume_stalled() -> int:
 
 
 def _needs_done(*, recording_id: int, stage: str) -> bool:
-    needs = STAGE_NEEDS[stage]
-    return not needs or RecordingStage.objects.filter(
-        recording_id=recording_id, name__in=needs, status=RecordingStage.Status.DONE
-    ).count() == len(needs)
+    if not STAGE_NEEDS[stage]:
+        return True
+    statuses = _statuses(recording_id=recording_id)
+    return all(statuses.get(name) == RecordingStage.Status.DONE for name in STAGE_NEEDS[stage])
 
 
 def _claim(*, recording_id: int, stage: str) -> RecordingStage | None:
@@ -191,13 +191,13 @@ def _lease_kept(*, stage_id: int):
 
 
 def recording_stage_run(*, recording_id: int, stage: str) -> str:
-    """Run one stage (or the next part of a split stage). Returns what happened, for the log and tests."""
-    from trainer_app.engines.blas import blas_threads_limit
+    """Run one stage (or the next part of a split stage). Returns what happened, for the log and tests.
 
+    numpy's BLAS thread policy (trainer_app.engines.blas) is set once per process: by the workers at
+    start-up (trainer_app.celery), by ``recording_pipeline_run_here`` for a run in this process."""
     row = _claim(recording_id=recording_id, stage=stage)
     if row is None:
         return "not claimed"
-    blas_threads_limit()  # BLAS threads spinning beside Whisper's and the encoder's made both several times slower
     recording = row.recording
     if recording.pipeline_started_at is None:
         Recording.objects.filter(pk=recording.pk).update(pipeline_started_at=timezone.now())
@@ -246,6 +246,10 @@ def recording_pipeline_run_here(*, recording_id: int, threads: int = 2, on_stage
     `on_stage(name, outcome, seconds)` is called in this thread as each run ends. Returns the
     recording's status."""
     from django.db import connections
+
+    from trainer_app.engines.blas import blas_threads_limit
+
+    blas_threads_limit()  # as a worker does at start-up: BLAS threads spinning beside Whisper's made both slower
 
     def run(stage: str) -> tuple[str, str, float]:
         began = time.monotonic()

@@ -12,6 +12,7 @@ backend that runs it (pg_terminate_backend), as an administrator or a failover w
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -29,25 +30,36 @@ pytestmark = [pytest.mark.production, pytest.mark.slow]
 MARKER = "[drop the connection]"
 
 
-@pytest.fixture
-def connection_dropped_on_marked_turns(app_stack):
-    outbox, turns = AssessmentRequest._meta.db_table, Turn._meta.db_table
+@contextlib.contextmanager
+def _connection_dropped_when(*, name: str, table: str, condition: str):
+    """A trigger AFTER INSERT ON ``table`` that terminates the inserting backend when ``condition``
+    (SQL over NEW) holds; removed afterwards."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            CREATE OR REPLACE FUNCTION fault_drop_connection() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF EXISTS (SELECT 1 FROM {turns} WHERE id = NEW.turn_id AND position('{MARKER}' in text) > 0) THEN
+                IF {condition} THEN
                     PERFORM pg_terminate_backend(pg_backend_pid());
                 END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER fault_drop_connection AFTER INSERT ON {outbox}
-                FOR EACH ROW EXECUTE FUNCTION fault_drop_connection();
-        """)  # noqa: S608 - table names from the models, a constant marker
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER IF EXISTS fault_drop_connection ON {outbox}; "
-                       "DROP FUNCTION IF EXISTS fault_drop_connection();")
+            CREATE TRIGGER {name} AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}();
+        """)  # noqa: S608 - names from the models and this module, a constant marker
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();")
+
+
+@pytest.fixture
+def connection_dropped_on_marked_turns(app_stack):
+    turns = Turn._meta.db_table
+    with _connection_dropped_when(
+        name="fault_drop_connection", table=AssessmentRequest._meta.db_table,
+        condition=f"EXISTS (SELECT 1 FROM {turns} WHERE id = NEW.turn_id AND position('{MARKER}' in text) > 0)",  # noqa: S608
+    ):
+        yield
 
 
 def test_connection_dropped_mid_turn_gives_a_clear_error_and_writes_nothing(
@@ -79,23 +91,9 @@ def test_connection_dropped_mid_turn_gives_a_clear_error_and_writes_nothing(
 
 @pytest.fixture
 def connection_dropped_on_marked_exemplars(app_stack):
-    exemplars = Exemplar._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            CREATE OR REPLACE FUNCTION fault_drop_connection_exemplar() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF position('{MARKER}' in NEW.feedback) > 0 THEN
-                    PERFORM pg_terminate_backend(pg_backend_pid());
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER fault_drop_connection_exemplar AFTER INSERT ON {exemplars}
-                FOR EACH ROW EXECUTE FUNCTION fault_drop_connection_exemplar();
-        """)  # noqa: S608 - a table name from the model, a constant marker
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER IF EXISTS fault_drop_connection_exemplar ON {exemplars}; "
-                       "DROP FUNCTION IF EXISTS fault_drop_connection_exemplar();")
+    with _connection_dropped_when(name="fault_drop_connection_exemplar", table=Exemplar._meta.db_table,
+                                  condition=f"position('{MARKER}' in NEW.feedback) > 0"):
+        yield
 
 
 def test_connection_dropped_mid_form_post_gives_the_503_page_and_writes_nothing(

@@ -20,13 +20,6 @@ pytestmark = [pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def sent(monkeypatch):
     """Every stage enqueued, as (recording id, stage)."""
     messages: list[tuple[int, str]] = []

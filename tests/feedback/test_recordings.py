@@ -25,13 +25,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def people():
     instructor = UserFactory(role="instructor")
     trainee = UserFactory(role="trainee")
