@@ -39,7 +39,7 @@ def conversation_build(*, path: Path, lines: list[tuple[str, str]] = LINES, gap_
             voice, pitch = VOICES[key]
             raw, out = Path(tmp) / f"raw{i}.wav", Path(tmp) / f"line{i}.wav"
             subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "160", "-w", str(raw), text], check=True)
-            subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out)], check=True)
+            subprocess.run(["sox", "-R", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out)], check=True)
             samples = audio_read_wav(path=out)
             loud = np.flatnonzero(np.abs(samples) > 0.01)
             start, end = loud[0] / SAMPLE_RATE, (loud[-1] + 1) / SAMPLE_RATE

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.speech import SAMPLE_RATE, speech_silence, speech_synthesize
+from tests.support.speech import SAMPLE_RATE, pcm16_dithered, pcm16_write, pink_noise, speech_silence, speech_synthesize
 
 TRAINER_VOICE = "en+m1"
 TRAINEE_VOICE = "en-us+f2"
@@ -39,7 +39,7 @@ class NonSpeech:
 
 
 def _sox(*args: str) -> None:
-    subprocess.run(["sox", *args], check=True, capture_output=True)
+    subprocess.run(["sox", "-R", *args], check=True, capture_output=True)  # -R: repeatable (fixed dither seed)
 
 
 def _duration(path: Path) -> float:
@@ -59,10 +59,10 @@ def _plant(*, noise: Path, text: str, path: Path) -> Path:
     return path
 
 
-def _nonspeech(kind: str, path: Path, seconds: float) -> Path:
+def _nonspeech(kind: str, path: Path, seconds: float, seed: tuple[int, ...]) -> Path:
     rate = ["-r", str(SAMPLE_RATE), "-c", "1", "-b", "16"]
-    if kind == "noise":
-        _sox("-n", *rate, str(path), "synth", str(seconds), "pinknoise", "vol", "0.25")
+    if kind == "noise":  # sox's pinknoise level, drawn from `seed`
+        pcm16_write(path=path, pcm=pcm16_dithered(samples=pink_noise(seconds=seconds, vol=0.25, seed=seed), seed=seed))
     elif kind == "tone":  # music-like: a chord that changes
         _sox("-n", *rate, str(path), "synth", str(seconds), "sine", "220", "sine", "277", "sine", "330", "tremolo", "2", "40", "vol", "0.3")
     elif kind == "clicks":
@@ -73,11 +73,21 @@ def _nonspeech(kind: str, path: Path, seconds: float) -> Path:
 
 
 def conversation_build(
-    *, path: Path, script=DEFAULT_SCRIPT, gap_s: float = 0.6, nonspeech: tuple[tuple[int, str, float], ...] = ((2, "noise", 4.0),),
-    repeat: int = 1, words_per_minute: int = 150, planted: str = "",
+    *,
+    path: Path,
+    script=DEFAULT_SCRIPT,
+    gap_s: float = 0.6,
+    nonspeech: tuple[tuple[int, str, float], ...] = ((2, "noise", 4.0),),
+    repeat: int = 1,
+    words_per_minute: int = 150,
+    planted: str = "",
+    seed: int = 0,
 ) -> tuple[Path, list[RefTurn], list[NonSpeech]]:
     """Speak `script` (repeated `repeat` times); insert non-speech of (kind, seconds) after turn index i.
-    With `planted`, that line is mixed (whispered, quiet) into the first noise stretch."""
+    With `planted`, that line is mixed (whispered, quiet) into the first noise stretch.
+
+    Repeatable: the same arguments give the same file. `seed` draws the noise stretches and the
+    dither of every spoken line: another seed gives a variant with the same words and timing."""
     voices = {"trainer": TRAINER_VOICE, "trainee": TRAINEE_VOICE}
     turns: list[RefTurn] = []
     others: list[NonSpeech] = []
@@ -89,7 +99,14 @@ def conversation_build(
         n = 0
         for rep in range(repeat):
             for i, (speaker, text) in enumerate(script):
-                wav = speech_synthesize(text=text, path=tmpdir / f"t{n}.wav", voice=voices[speaker], words_per_minute=words_per_minute, pad_s=0.0)
+                wav = speech_synthesize(
+                    text=text,
+                    path=tmpdir / f"t{n}.wav",
+                    voice=voices[speaker],
+                    words_per_minute=words_per_minute,
+                    pad_s=0.0,
+                    seed=(seed, n),
+                )
                 d = _duration(wav)
                 turns.append(RefTurn(speaker, round(t, 3), round(t + d, 3), text))
                 pieces.append(wav)
@@ -99,7 +116,7 @@ def conversation_build(
                 t += gap_s
                 if rep == 0 and i in extra:
                     kind, secs = extra[i]
-                    stretch = _nonspeech(kind, tmpdir / f"x{n}.wav", secs)
+                    stretch = _nonspeech(kind, tmpdir / f"x{n}.wav", secs, seed=(seed, n, 1))
                     if planted and kind == "noise" and not any(o.kind == "noise" for o in others):
                         stretch = _plant(noise=stretch, text=planted, path=tmpdir / f"p{n}.wav")
                     pieces.append(stretch)

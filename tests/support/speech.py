@@ -16,32 +16,64 @@ def speech_tools_available() -> bool:
     return bool(shutil.which("espeak-ng") and shutil.which("sox"))
 
 
+def pcm16_dithered(*, samples: np.ndarray, seed: int | tuple[int, ...] = 0) -> np.ndarray:
+    """Float samples to 16-bit PCM with seeded TPDF dither: what sox does when it resamples to 16 bits,
+    but sox draws its dither from the clock, so the same text gave a different file on every run."""
+    rng = np.random.default_rng(seed)
+    tpdf = rng.uniform(-0.5, 0.5, len(samples)) + rng.uniform(-0.5, 0.5, len(samples))
+    return np.clip(np.round(np.asarray(samples, dtype=np.float64) * 32768.0 + tpdf), -32768, 32767).astype("<i2")
+
+
+def pcm16_write(*, path: Path, pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(np.asarray(pcm, dtype="<i2").tobytes())
+    return path
+
+
 def speech_synthesize(
-    *, text: str, path: Path, voice: str = "en-us", words_per_minute: int = 160, pad_s: float = 0.3
+    *,
+    text: str,
+    path: Path,
+    voice: str = "en-us",
+    words_per_minute: int = 160,
+    pad_s: float = 0.3,
+    seed: int | tuple[int, ...] = 0,
 ) -> Path:
-    """Speak `text` with espeak-ng into a 16 kHz mono 16-bit wav with `pad_s` of silence each side."""
+    """Speak `text` with espeak-ng into a 16 kHz mono 16-bit wav with `pad_s` of silence each side.
+
+    Repeatable: sox resamples to 32-bit float (no dither) and the 16-bit rounding's dither comes from
+    `seed`; a different seed gives the same speech with different dither."""
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True)
-        subprocess.run(
-            ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), "pad", str(pad_s), str(pad_s)],
+        out = subprocess.run(
+            ["sox", "-R", str(raw), "-t", "f32", "-r", str(SAMPLE_RATE), "-c", "1", "-", "pad", str(pad_s), str(pad_s)],
             check=True,
+            capture_output=True,
         )
-    return path
+    return pcm16_write(path=path, pcm=pcm16_dithered(samples=np.frombuffer(out.stdout, dtype="<f4"), seed=seed))
 
 
 def speech_silence(*, path: Path, seconds: float) -> Path:
     subprocess.run(
-        ["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), "trim", "0", str(seconds)], check=True
+        ["sox", "-R", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), "trim", "0", str(seconds)],
+        check=True,
     )
     return path
 
 
 def speech_noise(*, path: Path, seconds: float, amplitude: float = 0.3, color: str = "whitenoise") -> Path:
-    """Stationary noise (whitenoise, pinknoise, brownnoise) at `amplitude` of full scale."""
+    """Stationary noise (whitenoise, pinknoise, brownnoise) at `amplitude` of full scale (sox's fixed
+    seed: the same file every run)."""
     subprocess.run(
         [
             "sox",
+            "-R",
             "-n",
             "-r",
             str(SAMPLE_RATE),
@@ -61,8 +93,24 @@ def speech_noise(*, path: Path, seconds: float, amplitude: float = 0.3, color: s
     return path
 
 
+PINK_RMS_PER_VOL = 0.208  # sox's `synth pinknoise vol v` has an RMS of about 0.208 * v (measured, sox 14.4.2)
+
+
+def pink_noise(*, seconds: float, vol: float, seed: int | tuple[int, ...] = 0) -> np.ndarray:
+    """Seeded pink (1/f power) noise at the level of sox's `synth pinknoise vol <vol>` (sox has no seed
+    option: -R fixes one seed, so noise stretches that vary by seed come from numpy)."""
+    n = int(round(seconds * SAMPLE_RATE))
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0.0
+    noise = np.fft.irfft(spectrum, n)
+    noise *= vol * PINK_RMS_PER_VOL / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
+    return noise.astype(np.float32)
+
+
 def speech_concat(*, paths: list[Path], path: Path) -> Path:
-    subprocess.run(["sox", *map(str, paths), str(path)], check=True)
+    subprocess.run(["sox", "-R", *map(str, paths), str(path)], check=True)
     return path
 
 

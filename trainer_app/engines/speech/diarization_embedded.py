@@ -9,7 +9,11 @@
    (`speaker_embeddings`, resemblyzer's GE2E encoder: the same space as voice enrolment).
 4. Clustering with pyannote.audio's `AgglomerativeClustering` (average linkage, cosine distance,
    threshold 0.32; clusters with less than 2 s of windows dissolved into the nearest large one). The
-   speaker count is found automatically unless num / min / max speakers are given.
+   speaker count is found automatically unless num / min / max speakers are given. Only windows that
+   lie inside one speech region are clustered: a window across the pause between two regions holds
+   the end of one turn and the start of the next, often two voices, and such blends formed a cluster
+   of their own (a third "speaker" made of turn edges, see docs/speech-engines.md). They still score
+   frames in step 5.
 5. Resegmentation: every 10 ms speech frame is scored against every speaker centroid (window
    similarities interpolated between window centres) and a Viterbi pass with a switching penalty
    picks one speaker per frame, so turn boundaries are not tied to the 0.25 s window grid.
@@ -48,6 +52,7 @@ class EmbeddedParams:
     step_s: float = 0.25
     threshold: float = 0.32
     min_cluster_s: float = 2.0
+    cluster_within_regions: bool = True  # cluster only windows inside one speech region (False: all windows)
     switch_penalty: float = 0.3  # in units of cosine similarity summed over 10 ms frames
     min_turn_s: float = 0.2  # shorter label runs inside a speech region join their neighbour
 
@@ -208,19 +213,43 @@ def viterbi(*, scores: np.ndarray, switch_penalty: float | np.ndarray) -> np.nda
     return path
 
 
+def windows_for_clustering(*, centres: np.ndarray, boundaries: np.ndarray, params: EmbeddedParams) -> np.ndarray:
+    """Which windows the clustering sees: those inside one speech region of the concatenated speech,
+    and for a region too short to hold a whole window, the window centred nearest its middle (someone
+    who only says short things is still a speaker). `boundaries`: the sample where each region after
+    the first begins; a 10 ms tolerance absorbs the encoder's frame rounding."""
+    edges = np.asarray(boundaries, dtype=np.float64) / SAMPLE_RATE
+    tolerance = params.frame_s
+    first = np.searchsorted(edges, centres - params.window_s / 2 + tolerance, side="right")
+    last = np.searchsorted(edges, centres + params.window_s / 2 - tolerance, side="right")
+    chosen = first == last
+    region_of = np.searchsorted(edges, centres, side="right")
+    starts = np.concatenate([[0.0], edges])
+    ends = np.concatenate([edges, [np.inf]])
+    for region in np.setdiff1d(np.arange(len(starts)), region_of[chosen]):
+        middle = (starts[region] + min(ends[region], centres[-1] + params.window_s / 2)) / 2
+        chosen[int(np.argmin(np.abs(centres - middle)))] = True
+    return chosen
+
+
+def centroids_of(*, embeddings: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """L2-normalised mean embedding of each cluster 0..k-1."""
+    k = int(clusters.max()) + 1
+    centroids = np.stack([embeddings[clusters == c].mean(axis=0) for c in range(k)])
+    return centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+
+
 def resegment(
     *,
     embeddings: np.ndarray,
     centres: np.ndarray,
-    clusters: np.ndarray,
+    centroids: np.ndarray,
     n_speech_samples: int,
     boundaries: np.ndarray,
     params: EmbeddedParams,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(frame label, frame centre time in concatenated speech) for every 10 ms of speech."""
-    k = int(clusters.max()) + 1
-    centroids = np.stack([embeddings[clusters == c].mean(axis=0) for c in range(k)])
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    k = len(centroids)
     similarity = embeddings @ centroids.T  # (n_windows, k)
     n_frames = max(1, int(np.ceil(n_speech_samples / SAMPLE_RATE / params.frame_s)))
     frame_times = (np.arange(n_frames) + 0.5) * params.frame_s
@@ -233,6 +262,36 @@ def resegment(
     boundary_frames = np.ceil(np.asarray(boundaries, dtype=np.float64) / SAMPLE_RATE / params.frame_s).astype(int)
     penalties[boundary_frames[(boundary_frames > 0) & (boundary_frames < n_frames)]] = 0.0
     return viterbi(scores=frame_scores, switch_penalty=penalties), frame_times
+
+
+def frame_labels(
+    *,
+    embeddings: np.ndarray,
+    centres: np.ndarray,
+    n_speech_samples: int,
+    boundaries: np.ndarray,
+    params: EmbeddedParams,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+) -> np.ndarray:
+    """Steps 4-5 on the windows of concatenated speech: a speaker label for every 10 ms frame."""
+    chosen = np.ones(len(embeddings), dtype=bool)
+    if params.cluster_within_regions:
+        chosen = windows_for_clustering(centres=centres, boundaries=boundaries, params=params)
+    clusters = cluster_windows(
+        embeddings=embeddings[chosen],
+        params=params,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
+    centroids = centroids_of(embeddings=embeddings[chosen], clusters=clusters)
+    labels, _ = resegment(
+        embeddings=embeddings, centres=centres, centroids=centroids, n_speech_samples=n_speech_samples,
+        boundaries=boundaries, params=params,
+    )  # fmt: skip
+    return labels
 
 
 def _frames_to_turns(*, labels: np.ndarray, index: np.ndarray, params: EmbeddedParams) -> list[EmbeddedTurn]:
@@ -290,17 +349,10 @@ def diarize_embedded(
         return [], [*notes, "no speech detected"]
     speech, index = _normalised_speech(samples=samples, regions=regions, params=params)
     embeddings, centres = window_embeddings(speech=speech, params=params)
-    clusters = cluster_windows(
-        embeddings=embeddings,
-        params=params,
-        num_speakers=num_speakers,
-        min_speakers=min_speakers,
-        max_speakers=max_speakers,
-    )
     boundaries = np.flatnonzero(np.diff(index) != 1) + 1  # where one speech region ends and the next begins
-    labels, _ = resegment(
-        embeddings=embeddings, centres=centres, clusters=clusters, n_speech_samples=len(speech),
-        boundaries=boundaries, params=params,
+    labels = frame_labels(
+        embeddings=embeddings, centres=centres, n_speech_samples=len(speech), boundaries=boundaries, params=params,
+        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers,
     )  # fmt: skip
     turns = _frames_to_turns(labels=labels, index=index, params=params)
     # relabel by first appearance so that SPEAKER_00 speaks first
