@@ -78,6 +78,10 @@ def _release(*, session_id: int, turn_id: int) -> None:
     PracticeSession.objects.filter(pk=session_id, generating_for_turn_id=turn_id).update(generating_for_turn=None)
 
 
+def _trainee_turn_after(*, session_id: int, index: int) -> bool:
+    return Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE, index__gt=index).exists()
+
+
 def _still_claimed(*, session_id: int, turn_id: int) -> bool:
     return PracticeSession.objects.filter(
         pk=session_id, generating_for_turn_id=turn_id, status=PracticeSession.Status.ACTIVE
@@ -209,12 +213,12 @@ def _stream(
 
 
 def persona_reply_generate(
-    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn_id: int | None = None,
+    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn: Turn | None = None,
     live: LiveGeneration | None = None,
 ) -> Turn | None:
     """Reply to the turn awaiting a reply, then to any turn sent meanwhile (a voice turn).
 
-    ``claimed_turn_id``: the turn whose claim the caller already holds (stored and
+    ``claimed_turn``: the turn whose claim the caller already holds (stored and
     claimed in one transaction by ``trainee_turn_submit(claim=True)``): no claim write;
     ``live``: its registration in this process's generation registry, made by the caller.
     ``steal_from``: the trainee turn id of a claim presumed dead (reconnect after
@@ -222,8 +226,17 @@ def persona_reply_generate(
     last reply stored (None when there was nothing to do or it was cancelled).
     """
     last_reply = None
+    claimed_turn_id = claimed_turn.pk if claimed_turn is not None else None
     while True:
-        turn = turn_awaiting_reply(session_id=session_id)
+        if claimed_turn is not None and not _trainee_turn_after(session_id=session_id, index=claimed_turn.index):
+            # perf: the turn just stored and claimed is the latest trainee turn, and it awaits its reply
+            # while the claim is ours (storing a reply releases the claim in the same transaction; the
+            # session check below sees a claim that was released): what ``turn_awaiting_reply`` would
+            # read, without its query (~0.8 ms of CPU; this EXISTS ~0.2 ms).
+            turn = claimed_turn
+        else:
+            turn = turn_awaiting_reply(session_id=session_id)
+        claimed_turn = None
         if turn is None:
             if claimed_turn_id is not None:
                 _release(session_id=session_id, turn_id=claimed_turn_id)
@@ -261,6 +274,11 @@ def persona_reply_generate(
         if reply is None:
             return last_reply
         last_reply = reply
+        # perf: the usual end. Only a trainee turn stored after ``turn`` (a voice turn sent meanwhile)
+        # can await a reply now (``turn`` itself was just answered): a plain EXISTS instead of
+        # ``turn_awaiting_reply``'s query (~0.2 ms instead of ~0.8 ms of CPU per turn).
+        if not _trainee_turn_after(session_id=session_id, index=turn.index):
+            return last_reply
 
 
 def persona_reply_resume_needed(*, session: PracticeSession) -> tuple[bool, int | None]:
