@@ -29,7 +29,11 @@ from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
 from simulations.personas.topics import persona_topic_match
 from simulations.personas.vectors import text_vectors
-from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
+from simulations.selectors.sessions import (
+    turn_awaiting_reply,
+    turn_history_for_engine,
+    turn_history_with_later_trainee_turn,
+)
 from simulations.services import session_events
 from simulations.services.generations import (
     HEARTBEAT_S,
@@ -228,15 +232,20 @@ def persona_reply_generate(
     last_reply = None
     claimed_turn_id = claimed_turn.pk if claimed_turn is not None else None
     while True:
-        if claimed_turn is not None and not _trainee_turn_after(session_id=session_id, index=claimed_turn.index):
-            # perf: the turn just stored and claimed is the latest trainee turn, and it awaits its reply
-            # while the claim is ours (storing a reply releases the claim in the same transaction; the
-            # session check below sees a claim that was released): what ``turn_awaiting_reply`` would
-            # read, without its query (~0.8 ms of CPU; this EXISTS ~0.2 ms).
+        history = None
+        if claimed_turn is not None:
+            # perf: with no trainee turn after it, the turn just stored and claimed is the latest trainee
+            # turn, and it awaits its reply while the claim is ours (storing a reply releases the claim
+            # in the same transaction; the session check below sees a claim that was released): what
+            # ``turn_awaiting_reply`` would read, without its query (~0.8 ms of CPU), found with the
+            # history in one query.
+            history, later = turn_history_with_later_trainee_turn(session_id=session_id, index=claimed_turn.index)
             turn = claimed_turn
+            if later:
+                history, turn = None, turn_awaiting_reply(session_id=session_id)
+            claimed_turn = None
         else:
             turn = turn_awaiting_reply(session_id=session_id)
-        claimed_turn = None
         if turn is None:
             if claimed_turn_id is not None:
                 _release(session_id=session_id, turn_id=claimed_turn_id)
@@ -245,7 +254,8 @@ def persona_reply_generate(
         held = claimed_turn_id if claimed_turn_id is not None else steal_from
         if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != held:
             return last_reply  # someone else is generating (or the session ended): the claim would fail
-        history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
+        if history is None:
+            history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
         state, state_is_new = _state_compute(session=session, turn=turn, history=history)
         if not (held is not None and held == turn.pk and claimed_turn_id is not None) and not _claim(
             session_id=session_id, turn=turn, steal_from=held
@@ -274,10 +284,13 @@ def persona_reply_generate(
         if reply is None:
             return last_reply
         last_reply = reply
-        # perf: the usual end. Only a trainee turn stored after ``turn`` (a voice turn sent meanwhile)
-        # can await a reply now (``turn`` itself was just answered): a plain EXISTS instead of
-        # ``turn_awaiting_reply``'s query (~0.2 ms instead of ~0.8 ms of CPU per turn).
-        if not _trainee_turn_after(session_id=session_id, index=turn.index):
+        # perf: the usual end, without a query. Only a trainee turn stored after ``turn`` (a voice turn
+        # sent meanwhile) can await a reply now (``turn`` itself was just answered). The reply took the
+        # index right after ``turn``: none was stored before the reply's transaction, and one stored
+        # after it found the claim released and is answered by whoever stored it (the voice task
+        # generates after storing; a text turn claims as it is stored). Otherwise a plain EXISTS
+        # (~0.2 ms) before ``turn_awaiting_reply``'s query (~0.8 ms).
+        if reply.index == turn.index + 1 or not _trainee_turn_after(session_id=session_id, index=turn.index):
             return last_reply
 
 

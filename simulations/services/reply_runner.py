@@ -63,7 +63,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from simulations.events import session_group_name
-from simulations.personas.prefetch import utterance_vectors_prefetch
+from simulations.personas.prefetch import utterance_vectors_needed, utterance_vectors_prefetch
 from simulations.services import session_events, warm_up
 from simulations.services.generations import (
     STALE_S,
@@ -429,14 +429,18 @@ class ReplyRunner:
         if refusal is not None:
             raise refusal
         started = self._starting_admit()
-        # The utterance is embedded (for the persona state) while the turn is stored.
-        prefetch = self._keep(self.replies.run(utterance_vectors_prefetch, text=text))
+        # The utterance is embedded (for the persona state) while the turn is stored; perf: not handed to a
+        # thread when its vectors are cached already (a repeated line) or being computed.
+        prefetch = None
+        if utterance_vectors_needed(text=text):
+            prefetch = self._keep(self.replies.run(utterance_vectors_prefetch, text=text))
         try:
             event, turn, created = await self.db.run(
                 _turn_store, user_id=user_id, session_id=session_id, text=text, client_id=client_id
             )
         except BaseException:
-            prefetch.cancel()
+            if prefetch is not None:
+                prefetch.cancel()
             started()
             raise
         # Stored and committed before any reply is generated. The echo is scheduled before the
