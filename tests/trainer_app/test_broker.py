@@ -41,8 +41,11 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
         producer.publish({"turn": 0}, exchange=queue.exchange, routing_key="realtime", declare=[queue])
         channel = conn.default_channel
         statements = []
-        event.listen(channel.session.get_bind(), "before_cursor_execute",
-                     lambda _c, _cur, statement, *args: statements.append(statement))
+        event.listen(
+            channel.session.get_bind(),
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *args: statements.append(statement),
+        )
         for turn in range(1, 4):
             producer.publish({"turn": turn}, exchange=queue.exchange, routing_key="realtime")
         writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
@@ -51,9 +54,11 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
         channel._put = lambda queue, payload, **kwargs: KombuChannel._put(channel, queue, payload, **kwargs)
         producer.publish({"kombu": "its own publish"}, exchange=queue.exchange, routing_key="realtime")
         del channel._put
-        rows = sqlite3.connect(path).execute(
-            "SELECT visible, timestamp, version, queue_id FROM kombu_message ORDER BY id"
-        ).fetchall()
+        rows = (
+            sqlite3.connect(path)
+            .execute("SELECT visible, timestamp, version, queue_id FROM kombu_message ORDER BY id")
+            .fetchall()
+        )
         assert len(rows) == 5 and len(set(rows)) == 1  # ours and kombu's: the same columns
         received = []
         with conn.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
