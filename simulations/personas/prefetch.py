@@ -24,8 +24,13 @@ def _utterance_texts(text: str) -> list[str]:
 
 
 def utterance_vectors_needed(*, text: str) -> bool:
-    """Would the prefetch embed anything? (~10 us: the caller skips handing it to a thread when not.)"""
-    return text_vectors_pending(texts=_utterance_texts(text))
+    """Would the prefetch embed anything? (~10 us, on the event loop: the caller skips handing the
+    prefetch to a thread when not.) Never raises: in doubt, yes."""
+    try:
+        return text_vectors_pending(texts=_utterance_texts(text))
+    except Exception:
+        logger.debug("utterance prefetch check failed", exc_info=True)
+        return True
 
 
 def utterance_vectors_prefetch(*, text: str) -> None:

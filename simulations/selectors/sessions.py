@@ -64,7 +64,8 @@ def turn_history_with_later_trainee_turn(*, session_id: int, index: int) -> tupl
 def turn_awaiting_reply(*, session_id: int) -> Turn | None:
     """The latest trainee turn when it has no reply yet (earlier unanswered ones
     were overtaken: the persona answers what was said last)."""
-    # perf: one query (the reply's existence as a subquery); asked twice per turn, before and after the reply.
+    # perf: one query (the reply's existence as a subquery). A text turn's reply job is handed the turn it
+    # claimed and asks this only when a later trainee turn came (``turn_history_with_later_trainee_turn``).
     latest = (
         Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE)
         .annotate(answered=Exists(Turn.objects.filter(reply_to_id=OuterRef("pk"))))
