@@ -84,6 +84,25 @@ class SQLiteChannelLayer(BaseChannelLayer):
             self._local.pid = os.getpid()
         return conn
 
+    def _loop_conn(self) -> sqlite3.Connection:
+        """This thread's read connection that never waits for a lock (``timeout=0``): the event
+        loop reads small things inline and hands the read to a thread only when the file is busy."""
+        conn = getattr(self._local, "loop_conn", None)
+        if conn is None or getattr(self._local, "loop_pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+            self._local.loop_conn = conn
+            self._local.loop_pid = os.getpid()
+        return conn
+
+    async def _read(self, read, *args):
+        """``read(conn, *args)``, a short indexed SELECT, on the event loop; on a thread when the file
+        is busy. perf: a hop to a thread costs ~80 us of CPU, the read itself ~5 us (WAL: readers
+        do not wait for writers); the layer read once per push and per poll through a thread."""
+        try:
+            return read(self._loop_conn(), *args)
+        except sqlite3.OperationalError:  # locked (recovery, a checkpoint resetting the WAL): wait off the loop
+            return await asyncio.to_thread(lambda: read(self._conn(), *args))
+
     def _init_db(self) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         self._conn().executescript(_SCHEMA)
@@ -128,8 +147,9 @@ class SQLiteChannelLayer(BaseChannelLayer):
         now = time.time()
         return [(channel, payload) for _, channel, payload, expires in rows if expires > now]
 
-    def _has_rows(self, prefix: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM channel_message WHERE prefix = ? LIMIT 1", (prefix,)).fetchone() is not None
+    @staticmethod
+    def _has_rows(conn: sqlite3.Connection, prefix: str) -> bool:
+        return conn.execute("SELECT 1 FROM channel_message WHERE prefix = ? LIMIT 1", (prefix,)).fetchone() is not None
 
     # -- channel layer API ---------------------------------------------------------
     async def new_channel(self, prefix: str = "specific") -> str:
@@ -180,7 +200,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         while True:
             try:
                 # A cheap read first; the write transaction only when there is work.
-                if await asyncio.to_thread(self._has_rows, prefix):
+                if await self._read(self._has_rows, prefix):
                     for channel, payload in await asyncio.to_thread(self._take, prefix):
                         self._queues[channel].put_nowait(msgpack.unpackb(payload, raw=False))
                     idle = self.poll_interval
@@ -216,7 +236,7 @@ class SQLiteChannelLayer(BaseChannelLayer):
         for channel in delivered:
             with contextlib.suppress(ChannelFull):
                 await self.send(channel, message)
-        channels = await asyncio.to_thread(self._group_channels, group)
+        channels = await self._read(self._group_channels, group)
         remote = [channel for channel in channels if not self._is_local(channel)]
         # A member of this process added through the database only (another layer object) gets it now.
         for channel in channels:
@@ -227,11 +247,12 @@ class SQLiteChannelLayer(BaseChannelLayer):
             payload = msgpack.packb(message, use_bin_type=True)
             await asyncio.to_thread(self._insert, [(channel, payload) for channel in remote])
 
-    def _group_channels(self, group: str) -> list[str]:
+    @staticmethod
+    def _group_channels(conn: sqlite3.Connection, group: str) -> list[str]:
         now = time.time()
         return [
             row[0]
-            for row in self._conn().execute(
+            for row in conn.execute(
                 "SELECT channel FROM channel_group WHERE group_name = ? AND expires > ?", (group, now)
             )
         ]

@@ -13,17 +13,32 @@ import logging
 
 from simulations.personas.signals import utterance_segments
 from simulations.personas.topics import topic_candidates
-from simulations.personas.vectors import text_vectors
+from simulations.personas.vectors import text_vectors, text_vectors_pending
 
 logger = logging.getLogger(__name__)
 
 
+def _utterance_texts(text: str) -> list[str]:
+    text = (text or "").strip()
+    return list(dict.fromkeys([*topic_candidates(text=text), *utterance_segments(text)])) if text else []
+
+
+def utterance_vectors_needed(*, text: str) -> bool:
+    """Would the prefetch embed anything? (~10 us, on the event loop: the caller skips handing the
+    prefetch to a thread when not.) Never raises: in doubt, yes."""
+    try:
+        return text_vectors_pending(texts=_utterance_texts(text))
+    except Exception:
+        logger.debug("utterance prefetch check failed", exc_info=True)
+        return True
+
+
 def utterance_vectors_prefetch(*, text: str) -> None:
     """One embedding batch for every text the state update will ask for; never raises."""
-    text = (text or "").strip()
-    if not text:
+    texts = _utterance_texts(text)
+    if not texts:
         return
     try:
-        text_vectors(texts=list(dict.fromkeys([*topic_candidates(text=text), *utterance_segments(text)])))
+        text_vectors(texts=texts)
     except Exception:  # a cache fill only: the state update embeds what it needs itself
         logger.debug("utterance prefetch failed", exc_info=True)

@@ -28,6 +28,12 @@ _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 _inflight: dict[str, Future] = {}  # text -> the embedding call computing it now
 
 
+def text_vectors_pending(*, texts: Sequence[str]) -> bool:
+    """Would ``text_vectors(texts=texts)`` embed anything (a text neither cached nor being embedded now)?"""
+    with _lock:
+        return any(text not in _cache and text not in _inflight for text in texts)
+
+
 def text_vectors(*, texts: Sequence[str]) -> np.ndarray:
     """L2-normalised float32 rows for ``texts`` (one embedding call for the misses).
 

@@ -48,10 +48,24 @@ def turn_history_for_engine(*, session_id: int, before_index: int) -> list[dict]
     return [{"speaker": speaker, "text": text} for speaker, text in rows.values_list("speaker", "text")]
 
 
+def turn_history_with_later_trainee_turn(*, session_id: int, index: int) -> tuple[list[dict], bool]:
+    """``turn_history_for_engine(before_index=index)``, and whether a trainee turn after ``index``
+    exists, in one query (perf: the reply job asks both for the turn it has just claimed)."""
+    rows = Turn.objects.filter(session_id=session_id).order_by("index").values_list("index", "speaker", "text")
+    history, later = [], False
+    for row_index, speaker, text in rows:
+        if row_index < index:
+            history.append({"speaker": speaker, "text": text})
+        elif row_index > index and speaker == Turn.Speaker.TRAINEE:
+            later = True
+    return history, later
+
+
 def turn_awaiting_reply(*, session_id: int) -> Turn | None:
     """The latest trainee turn when it has no reply yet (earlier unanswered ones
     were overtaken: the persona answers what was said last)."""
-    # perf: one query (the reply's existence as a subquery); asked twice per turn, before and after the reply.
+    # perf: one query (the reply's existence as a subquery). A text turn's reply job is handed the turn it
+    # claimed and asks this only when a later trainee turn came (``turn_history_with_later_trainee_turn``).
     latest = (
         Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE)
         .annotate(answered=Exists(Turn.objects.filter(reply_to_id=OuterRef("pk"))))

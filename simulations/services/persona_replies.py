@@ -29,7 +29,11 @@ from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
 from simulations.personas.topics import persona_topic_match
 from simulations.personas.vectors import text_vectors
-from simulations.selectors.sessions import turn_awaiting_reply, turn_history_for_engine
+from simulations.selectors.sessions import (
+    turn_awaiting_reply,
+    turn_history_for_engine,
+    turn_history_with_later_trainee_turn,
+)
 from simulations.services import session_events
 from simulations.services.generations import (
     HEARTBEAT_S,
@@ -76,6 +80,10 @@ def _claim(*, session_id: int, turn: Turn, steal_from: int | None) -> bool:
 
 def _release(*, session_id: int, turn_id: int) -> None:
     PracticeSession.objects.filter(pk=session_id, generating_for_turn_id=turn_id).update(generating_for_turn=None)
+
+
+def _trainee_turn_after(*, session_id: int, index: int) -> bool:
+    return Turn.objects.filter(session_id=session_id, speaker=Turn.Speaker.TRAINEE, index__gt=index).exists()
 
 
 def _still_claimed(*, session_id: int, turn_id: int) -> bool:
@@ -209,12 +217,12 @@ def _stream(
 
 
 def persona_reply_generate(
-    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn_id: int | None = None,
+    *, session_id: int, push: Push, steal_from: int | None = None, claimed_turn: Turn | None = None,
     live: LiveGeneration | None = None,
 ) -> Turn | None:
     """Reply to the turn awaiting a reply, then to any turn sent meanwhile (a voice turn).
 
-    ``claimed_turn_id``: the turn whose claim the caller already holds (stored and
+    ``claimed_turn``: the turn whose claim the caller already holds (stored and
     claimed in one transaction by ``trainee_turn_submit(claim=True)``): no claim write;
     ``live``: its registration in this process's generation registry, made by the caller.
     ``steal_from``: the trainee turn id of a claim presumed dead (reconnect after
@@ -222,8 +230,22 @@ def persona_reply_generate(
     last reply stored (None when there was nothing to do or it was cancelled).
     """
     last_reply = None
+    claimed_turn_id = claimed_turn.pk if claimed_turn is not None else None
     while True:
-        turn = turn_awaiting_reply(session_id=session_id)
+        history = None
+        if claimed_turn is not None:
+            # perf: with no trainee turn after it, the turn just stored and claimed is the latest trainee
+            # turn, and it awaits its reply while the claim is ours (storing a reply releases the claim
+            # in the same transaction; the session check below sees a claim that was released): what
+            # ``turn_awaiting_reply`` would read, without its query (~0.8 ms of CPU), found with the
+            # history in one query.
+            history, later = turn_history_with_later_trainee_turn(session_id=session_id, index=claimed_turn.index)
+            turn = claimed_turn
+            if later:
+                history, turn = None, turn_awaiting_reply(session_id=session_id)
+            claimed_turn = None
+        else:
+            turn = turn_awaiting_reply(session_id=session_id)
         if turn is None:
             if claimed_turn_id is not None:
                 _release(session_id=session_id, turn_id=claimed_turn_id)
@@ -232,7 +254,8 @@ def persona_reply_generate(
         held = claimed_turn_id if claimed_turn_id is not None else steal_from
         if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != held:
             return last_reply  # someone else is generating (or the session ended): the claim would fail
-        history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
+        if history is None:
+            history = turn_history_for_engine(session_id=session_id, before_index=turn.index)
         state, state_is_new = _state_compute(session=session, turn=turn, history=history)
         if not (held is not None and held == turn.pk and claimed_turn_id is not None) and not _claim(
             session_id=session_id, turn=turn, steal_from=held
@@ -261,6 +284,14 @@ def persona_reply_generate(
         if reply is None:
             return last_reply
         last_reply = reply
+        # perf: the usual end, without a query. Only a trainee turn stored after ``turn`` (a voice turn
+        # sent meanwhile) can await a reply now (``turn`` itself was just answered). The reply took the
+        # index right after ``turn``: none was stored before the reply's transaction, and one stored
+        # after it found the claim released and is answered by whoever stored it (the voice task
+        # generates after storing; a text turn claims as it is stored). Otherwise a plain EXISTS
+        # (~0.2 ms) before ``turn_awaiting_reply``'s query (~0.8 ms).
+        if reply.index == turn.index + 1 or not _trainee_turn_after(session_id=session_id, index=turn.index):
+            return last_reply
 
 
 def persona_reply_resume_needed(*, session: PracticeSession) -> tuple[bool, int | None]:

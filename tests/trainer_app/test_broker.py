@@ -26,3 +26,42 @@ def test_the_broker_file_is_in_wal_mode_and_delivers(tmp_path):
             conn.drain_events(timeout=5)
         assert received == [{"turn": 1}]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept on the file
+
+
+def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_in_order(tmp_path):
+    """The transport's publish is one INSERT (kombu's ORM looked the queue up and flushed a unit of work
+    each time): the row is the one kombu's own publish writes, and messages still arrive in order."""
+    from kombu.transport.sqlalchemy import Channel as KombuChannel
+    from sqlalchemy import event
+
+    path = tmp_path / "broker.sqlite3"
+    queue = Queue("realtime", Exchange("realtime", type="direct"), routing_key="realtime")
+    with Connection(f"sqlitebroker+sqlite:///{path}", transport_options={"connect_args": {"timeout": 20}}) as conn:
+        producer = conn.Producer(serializer="json")
+        producer.publish({"turn": 0}, exchange=queue.exchange, routing_key="realtime", declare=[queue])
+        channel = conn.default_channel
+        statements = []
+        event.listen(
+            channel.session.get_bind(),
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *args: statements.append(statement),
+        )
+        for turn in range(1, 4):
+            producer.publish({"turn": turn}, exchange=queue.exchange, routing_key="realtime")
+        writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
+        assert len(writes) == 3 and all(s.startswith("INSERT INTO kombu_message") for s in writes)
+        # kombu's own publish, for comparison
+        channel._put = lambda queue, payload, **kwargs: KombuChannel._put(channel, queue, payload, **kwargs)
+        producer.publish({"kombu": "its own publish"}, exchange=queue.exchange, routing_key="realtime")
+        del channel._put
+        rows = (
+            sqlite3.connect(path)
+            .execute("SELECT visible, timestamp, version, queue_id FROM kombu_message ORDER BY id")
+            .fetchall()
+        )
+        assert len(rows) == 5 and len(set(rows)) == 1  # ours and kombu's: the same columns
+        received = []
+        with conn.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
+            for _ in range(5):
+                conn.drain_events(timeout=5)
+        assert received == [{"turn": 0}, {"turn": 1}, {"turn": 2}, {"turn": 3}, {"kombu": "its own publish"}]

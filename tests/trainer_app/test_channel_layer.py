@@ -75,11 +75,11 @@ async def test_group_send_reaches_local_members_before_the_database_is_asked(lay
     asked = asyncio.Event()
     original = layer._group_channels
 
-    def slow_lookup(group):
-        # The lookup runs in a thread; the local member must already have the message by now.
+    def slow_lookup(conn, group):
+        # The lookup of remote members; the local member must already have the message by now.
         assert layer._queues[mine].qsize() == 1
         asked.set()
-        return original(group)
+        return original(conn, group)
 
     monkeypatch.setattr(layer, "_group_channels", slow_lookup)
     await layer.group_send("session-2", {"type": "reply.chunk", "n": 1})
@@ -97,3 +97,30 @@ async def test_group_discard_stops_local_delivery_and_order_is_kept(layer):
     await layer.group_send("session-3", {"type": "chunk", "n": 99})
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(a), 0.2)
+
+
+async def test_a_busy_file_moves_the_membership_read_off_the_event_loop_and_the_push_still_arrives(
+    tmp_path, monkeypatch
+):
+    """The layer reads group members on the event loop with a connection that never waits for a lock;
+    when the file is busy the read is made on a thread instead, and the message still reaches a
+    member in another process."""
+    import sqlite3
+
+    path = str(tmp_path / "c.sqlite3")
+    here, other = SQLiteChannelLayer(path=path), SQLiteChannelLayer(path=path)
+    remote = await other.new_channel()
+    await other.group_add("session-9", remote)
+    reads_on_the_loop = []
+
+    class Busy:
+        def execute(self, *args):
+            reads_on_the_loop.append(args[0])
+            raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(here, "_loop_conn", lambda: Busy())
+    await here.group_send("session-9", {"type": "reply.chunk", "n": 7})
+    assert reads_on_the_loop and "channel_group" in reads_on_the_loop[0]
+    assert await asyncio.wait_for(other.receive(remote), 2) == {"type": "reply.chunk", "n": 7}
+    await here.close()
+    await other.close()

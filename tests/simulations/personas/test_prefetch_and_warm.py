@@ -8,7 +8,7 @@ import pytest
 from simulations.personas import vectors
 from simulations.personas.facts import persona_hidden_facts, persona_visible_facts
 from simulations.personas.leak import leak_check_warm, reply_leak_check
-from simulations.personas.prefetch import utterance_vectors_prefetch
+from simulations.personas.prefetch import utterance_vectors_needed, utterance_vectors_prefetch
 from simulations.personas.signals import utterance_signals
 from simulations.personas.topics import persona_topic_match, script_index_warm
 from tests.simulations.personas.persona_dicts import starter_persona
@@ -41,6 +41,16 @@ def test_prefetch_leaves_nothing_for_the_state_update_to_embed(embed_calls):
     utterance_signals(text=text, last_persona_text="Hello.")
     persona_topic_match(persona=persona, text=text, history=[])
     assert embed_calls == []
+
+
+def test_a_prefetch_is_needed_only_while_some_of_the_utterance_is_not_embedded(embed_calls):
+    text = "So the week was hard. What happened on Wednesday when you got home? (e1c4)"
+    assert utterance_vectors_needed(text=text)
+    utterance_vectors_prefetch(text=text)
+    assert not utterance_vectors_needed(text=text)  # cached: the runner hands nothing to a thread
+    assert utterance_vectors_needed(text=text + " And after?")  # one new sentence is enough
+    assert not utterance_vectors_needed(text="   ")
+    assert len(embed_calls) == 1
 
 
 def test_prefetch_never_raises(monkeypatch):

@@ -98,6 +98,25 @@ async def test_trainee_turn_is_stored_before_the_reply_and_the_reply_streams(set
     await communicator.disconnect()
 
 
+async def test_frames_and_pushes_reach_their_handlers_without_a_hop_to_a_thread_each(setup, monkeypatch):
+    """Channels closed stale database connections on its sync thread before every handler (a thread
+    hop per frame and per push); this consumer opens none there, so its dispatch does not."""
+    import channels.consumer
+
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    communicator = await _connected(setup["trainee"], setup["session"].pk)
+    await communicator.send_json_to({"type": "turn", "text": "How have you been sleeping?", "client_id": "c-hop"})
+    messages = await receive_until(communicator, "reply-done")
+    assert [m["kind"] for m in messages][:2] == ["turn", "reply-start"]
+    assert hops == []
+    await communicator.disconnect()
+
+
 async def test_a_resend_with_the_same_client_id_is_stored_once_and_answered_once(setup):
     session_id = setup["session"].pk
     communicator = await _connected(setup["trainee"], session_id)

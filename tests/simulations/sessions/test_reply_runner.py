@@ -227,3 +227,73 @@ async def test_a_watcher_frame_rechecks_access(setup):
     await watcher.send_json_to({"type": "turn", "text": "hello", "client_id": "w-1"})
     frames = await _closed_with(watcher, 4403)
     assert any("no longer have access" in f.get("text", "") for f in frames)
+
+
+async def test_a_burst_of_chunks_wakes_the_event_loop_once_and_reaches_the_group_in_order_and_batched():
+    """A scripted reply pushes its ~60 words at once: they cross to the event loop with one wake-up
+    (it was one per word), in order, and leave as one chunk frame."""
+    from simulations.services import session_events
+    from simulations.services.reply_runner import _GroupPusher
+
+    loop = asyncio.get_running_loop()
+    wakes, frames = [], []
+
+    class CountingLoop:  # the real loop, counting the cross-thread wake-ups
+        def call_soon_threadsafe(self, callback, *args):
+            wakes.append(callback)
+            return loop.call_soon_threadsafe(callback, *args)
+
+        def time(self):
+            return loop.time()
+
+    class Layer:
+        async def group_send(self, group, message):
+            frames.append(message)
+
+    pusher = _GroupPusher(loop=CountingLoop(), layer=Layer(), group="practice-session-1", batch_s=0.05)
+    sender = asyncio.create_task(pusher.run())
+    words = [f"word{i} " for i in range(60)]
+    pusher.push(session_events.reply_start_event(trainee_turn_id=1))
+    offset = 0
+    for word in words:  # no await in between: nothing can cross before the burst is over
+        pusher.push(session_events.reply_chunk_event(trainee_turn_id=1, text=word, offset=offset))
+        offset += len(word)
+    pusher.push(session_events.reply_cancelled_event(trainee_turn_id=1))
+    await asyncio.sleep(0.2)
+    pusher.close()
+    await asyncio.wait_for(sender, timeout=5)
+
+    assert len(wakes) == 1
+    # Everything that arrived together goes out together: one chunk frame with every word.
+    assert [f["kind"] for f in frames] == ["reply-start", "reply-chunk", "reply-cancelled"]
+    assert frames[1]["data"] == {"reply_for": 1, "offset": 0, "text": "".join(words)}
+
+
+async def test_chunks_pushed_from_a_generation_thread_all_arrive_in_order():
+    from simulations.services import session_events
+    from simulations.services.reply_runner import _GroupPusher
+
+    frames = []
+
+    class Layer:
+        async def group_send(self, group, message):
+            frames.append(message)
+
+    pusher = _GroupPusher(loop=asyncio.get_running_loop(), layer=Layer(), group="practice-session-1", batch_s=0.001)
+    sender = asyncio.create_task(pusher.run())
+
+    def generate():
+        offset = 0
+        for i in range(500):
+            text = f"w{i} "
+            pusher.push(session_events.reply_chunk_event(trainee_turn_id=1, text=text, offset=offset))
+            offset += len(text)
+            if i % 50 == 0:
+                time.sleep(0.002)
+
+    await asyncio.to_thread(generate)
+    pusher.close()
+    await asyncio.wait_for(sender, timeout=5)
+    assert "".join(f["data"]["text"] for f in frames) == "".join(f"w{i} " for i in range(500))
+    offsets = [f["data"]["offset"] for f in frames]
+    assert offsets == sorted(offsets) and offsets[0] == 0
