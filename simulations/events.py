@@ -13,6 +13,7 @@ rendered HTML (htmx out-of-band swaps keyed by stable element ids).
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.dispatch import Signal
@@ -49,8 +50,11 @@ def session_push(*, session_id: int, html: str, kind: str, data: dict | None = N
 
     kind names what it is ("feedback", "transcript", "notice") so the page's
     script can react (e.g. scroll, speak); data carries small JSON extras."""
-    from trainer_app.kept_loop import kept_loop_run
+    from trainer_app.kept_loop import kept_loop_enabled, kept_loop_run
 
     message = {"type": "session.push", "kind": kind, "html": html, "data": data or {}}
-    # On the process's kept event loop: async_to_sync made a loop, a thread and a layer connection per push.
-    kept_loop_run(lambda: get_channel_layer().group_send(session_group_name(session_id), message))
+    if kept_loop_enabled():
+        # A worker: on its kept event loop (async_to_sync made a loop, a thread and a layer connection per push).
+        kept_loop_run(lambda: get_channel_layer().group_send(session_group_name(session_id), message))
+    else:
+        async_to_sync(get_channel_layer().group_send)(session_group_name(session_id), message)

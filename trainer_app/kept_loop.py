@@ -7,6 +7,11 @@ opening the database again). On a kept loop they are made once. The loop runs in
 started on first use (never at import) and again in a forked child (the thread does not survive a
 fork).
 
+Only where nothing else runs the channel layer: the Celery workers turn it on at start-up
+(``kept_loop_enable``, trainer_app.celery). A web process leaves it off: there ``async_to_sync``
+from a sync view runs the push on the server's own loop, where that process's pages' channels wait
+(the embedded layer delivers to them in memory, and an asyncio queue must be fed from its own loop).
+
 A call that fails on the kept loop is tried once more the old way, on a fresh loop: a layer whose
 kept connection went stale (Redis restarted) must not lose the push. A push delivered twice is
 harmless (pages drop what they already show, by ids)."""
@@ -28,6 +33,17 @@ T = TypeVar("T")
 _guard = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
+_enabled = False
+
+
+def kept_loop_enable() -> None:
+    """This process's pushes go through the kept loop (a worker's start-up hook calls it)."""
+    global _enabled
+    _enabled = True
+
+
+def kept_loop_enabled() -> bool:
+    return _enabled
 
 
 def _kept_loop() -> asyncio.AbstractEventLoop:
