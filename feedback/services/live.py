@@ -187,15 +187,16 @@ def live_feedback_html(*, turn: Turn, assessments: list[Assessment]) -> str:
 
     An assessment this worker has just stored (``items_stored``, set by
     feedback.services.assessments.assessment_store) is rendered from memory; any other is read back
-    with its items and reviews. The framework's names and labels come from the worker's copy
-    (feedback.services.assessors.framework_current_info) when it has one."""
+    with its items and reviews. For the assessments it has just stored, the framework's names and
+    labels come from the worker's copy (feedback.services.assessors.framework_current_info)."""
     from feedback.services.assessors import framework_current_info
 
-    slugs = [a.framework_slug for a in assessments]
-    infos = {slug: info for slug in slugs if (info := framework_current_info(slug=slug)) is not None}
-    if len(infos) < len(set(slugs)):
-        infos.update(framework_infos(slugs=[slug for slug in slugs if slug not in infos]))
     stored = [a for a in assessments if getattr(a, "items_stored", None) is not None]
+    # The worker's copy was checked against the database when these were assessed, moments ago.
+    infos = {a.framework_slug: info for a in stored if (info := framework_current_info(slug=a.framework_slug))}
+    missing = [a.framework_slug for a in assessments if a.framework_slug not in infos]
+    if missing:
+        infos.update(framework_infos(slugs=missing))
     views = [
         assessment_view_stored(assessment=a, items=a.items_stored, framework=infos[a.framework_slug]) for a in stored
     ]
