@@ -40,8 +40,8 @@ def turn_context(*, turn: Turn, limit: int = CONTEXT_TURNS) -> list[dict]:
 
 def _turn_read(*, turn_id: int) -> Turn | None:
     """The turn with what assessing it needs: its scenario version's frameworks and persona kind.
-    Not the version's pack data (~40 KB of JSON) nor the session's persona state: decoding them was
-    a tenth of the worker's CPU per turn."""
+    Not the version's pack data (~40 KB of JSON) nor the session's persona state, which were read and
+    decoded every turn for one key (0.73 → 0.60 ms on SQLite)."""
     return (
         Turn.objects.select_related("session__scenario_version")
         .only("session__scenario_version__framework_slugs", "session_id", "index", "speaker", "text", "created_at")
