@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 
 import pytest
@@ -106,3 +107,52 @@ def test_session_push_reaches_the_session_group_through_the_channel_layer(settin
     assert all(m["type"] == "session.push" and m["kind"] == "feedback" for m in received)
     assert len(ran_on) == (3 if kept else 0)  # only a worker (kept_loop_enable at start-up) uses the kept loop
     channel_layers.backends.pop("default", None)
+
+
+@pytest.mark.production
+def test_a_push_after_redis_restarted_is_delivered(settings, tmp_path, monkeypatch):
+    """The kept loop's Redis connection is dead after a restart: that push is sent again on a fresh
+    loop, and the next one goes through the kept loop, reconnected."""
+    import time
+
+    import redis
+
+    from tests.faults.stack import REDIS_SERVER, RedisServer
+    from tests.support import processes
+
+    if not shutil.which(REDIS_SERVER):
+        pytest.skip(f"needs redis-server ({REDIS_SERVER})")
+    server = RedisServer(port=processes.free_port(), log_path=tmp_path / "redis.log")
+    server.start()
+    try:
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [server.url]}}
+        }
+        from channels.layers import channel_layers
+
+        channel_layers.backends.pop("default", None)
+        monkeypatch.setattr(kept_loop, "_enabled", True)
+        monkeypatch.setattr(kept_loop, "_loop", None)  # a loop of this test's own, connected to this server
+
+        def published(tag: str) -> int:
+            watcher = redis.Redis.from_url(server.url).pubsub()
+            watcher.psubscribe("*")
+            time.sleep(0.2)
+            session_push(session_id=3, html=tag, kind="feedback")
+            seen, deadline = 0, time.time() + 2
+            while time.time() < deadline:
+                message = watcher.get_message(timeout=0.1)
+                seen += bool(message and message["type"] == "pmessage")
+            watcher.close()
+            return seen
+
+        assert published("before") == 1
+        server.kill()
+        server.start()
+        assert published("after the restart") >= 1  # on a fresh loop (the kept connection was reset)
+        assert published("and then") == 1  # the kept loop again, reconnected
+    finally:
+        server.stop()
+        from channels.layers import channel_layers
+
+        channel_layers.backends.pop("default", None)
