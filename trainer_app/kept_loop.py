@@ -49,7 +49,7 @@ def kept_loop_enabled() -> bool:
 def _kept_loop() -> asyncio.AbstractEventLoop:
     global _loop, _loop_pid
     with _guard:
-        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
+        if _loop is None or _loop_pid != os.getpid() or not _loop.is_running():
             loop = asyncio.new_event_loop()
             started = threading.Event()
 
