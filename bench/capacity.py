@@ -21,6 +21,9 @@ from bench.scripted import INTERVAL_S, _db_verify, _run, sessions_prepare
 
 RATES = [int(r) for r in os.environ.get("BENCH_CAPACITY_RATES", "25,50,75,100,150").split(",") if r.strip()]
 STEP_S = float(os.environ.get("BENCH_CAPACITY_STEP_S", "20"))
+# After a step, wait up to this long for every stored turn's live feedback (0: don't wait), so that the
+# feedback worker's CPU is measured over all the work of the step and only of the step.
+FEEDBACK_DRAIN_S = float(os.environ.get("BENCH_CAPACITY_FEEDBACK_DRAIN_S", "0"))
 P95_LIMIT_MS = 250.0
 
 
@@ -28,7 +31,10 @@ def _step(app: App, rate: int) -> dict:
     n = max(1, int(round(rate * INTERVAL_S)))
     sessions, cookies, plans = sessions_prepare(n, prefix=f"cap{rate}-")
     clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
+    worker_cpu_before = _cpu_s(app.processes().get("worker", []))
     run_info = asyncio.run(_run(app, clients, plans, duration_s=STEP_S))
+    feedback_drain_s = _feedback_drained(session_ids=[s.pk for s in sessions], timeout_s=FEEDBACK_DRAIN_S)
+    worker_cpu_step_s = _cpu_s(app.processes().get("worker", [])) - worker_cpu_before
     latencies = [
         c.first_chunk[c.turn_ids[cid]] - sent
         for c in clients
@@ -69,8 +75,40 @@ def _step(app: App, rate: int) -> dict:
         "live_feedback_assessed": assessed,
         "live_feedback_pending_after_drain": pending,
         "worker_cpu_ms_per_assessed_turn": round(1000 * worker_cpu_s / assessed, 1) if assessed else None,
+        # With BENCH_CAPACITY_FEEDBACK_DRAIN_S: the workers' CPU from the step's start until its feedback drained.
+        "feedback_drain_s": feedback_drain_s,
+        "worker_cpu_ms_per_assessed_turn_step": round(1000 * worker_cpu_step_s / assessed, 1) if assessed else None,
         "run": run_info,
     }
+
+
+def _cpu_s(roots: list) -> float:
+    """CPU seconds (user + system) of these processes and their children."""
+    import psutil
+
+    total = 0.0
+    for root in roots:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for proc in tree:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def _feedback_drained(*, session_ids: list[int], timeout_s: float) -> float | None:
+    """Seconds until no live feedback of these sessions is pending (None: still pending after timeout_s)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        if not _feedback_counts(session_ids=session_ids)[1]:
+            return round(time.perf_counter() - t0, 1)
+        time.sleep(0.25)
+    return None
 
 
 def _feedback_counts(*, session_ids: list[int]) -> tuple[int, int]:
