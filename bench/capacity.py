@@ -8,7 +8,11 @@ no turn is lost (stored, answered, reply pushed) and no turn is refused; the
 figure is the last rate that passed (the steps stop at the first failure).
 Each step also reports the web tier's CPU per turn (ms of CPU time of the web
 processes, over turns sent), and what the pages saw above capacity (refusals
-with "your partner needs a moment", never a silent wait)."""
+with "your partner needs a moment", never a silent wait). The live-feedback worker
+runs at a lower priority and may lag: each step reports the feedback done and still
+pending after it, and the workers' CPU per turn they assessed; with
+BENCH_CAPACITY_FEEDBACK_DRAIN_S (seconds, default 0) a step first waits for its
+feedback, so that CPU covers all of the step's feedback and nothing else."""
 
 from __future__ import annotations
 
