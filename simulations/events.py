@@ -50,6 +50,11 @@ def session_push(*, session_id: int, html: str, kind: str, data: dict | None = N
 
     kind names what it is ("feedback", "transcript", "notice") so the page's
     script can react (e.g. scroll, speak); data carries small JSON extras."""
-    async_to_sync(get_channel_layer().group_send)(
-        session_group_name(session_id), {"type": "session.push", "kind": kind, "html": html, "data": data or {}}
-    )
+    from trainer_app.kept_loop import kept_loop_enabled, kept_loop_run
+
+    message = {"type": "session.push", "kind": kind, "html": html, "data": data or {}}
+    if kept_loop_enabled():
+        # A worker: on its kept event loop (async_to_sync made a loop, a thread and a layer connection per push).
+        kept_loop_run(lambda: get_channel_layer().group_send(session_group_name(session_id), message))
+    else:
+        async_to_sync(get_channel_layer().group_send)(session_group_name(session_id), message)

@@ -15,7 +15,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-
 @worker_process_init.connect(weak=False)
 @worker_ready.connect(weak=False)
 def _blas_threads_limit(**kwargs) -> None:
@@ -24,3 +23,13 @@ def _blas_threads_limit(**kwargs) -> None:
     from trainer_app.engines.blas import blas_threads_limit
 
     blas_threads_limit()
+
+
+@worker_process_init.connect(weak=False)
+@worker_ready.connect(weak=False)
+def _pushes_on_a_kept_loop(**kwargs) -> None:
+    # A worker's pushes to pages (live feedback, voice turns) reuse one event loop and its channel-layer
+    # connection instead of building both per push (trainer_app.kept_loop).
+    from trainer_app.kept_loop import kept_loop_enable
+
+    kept_loop_enable()

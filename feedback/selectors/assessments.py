@@ -19,6 +19,7 @@ from feedback.scoring import (
     FrameworkInfo,
     behaviour_codes,
     framework_info_from_data,
+    miti_summary,
     relevant_items,
     session_miti,  # noqa: F401  re-exported for feedback.services.live until it imports feedback.scoring
     skill_scores,
@@ -52,7 +53,7 @@ def _latest_review(item: AssessmentItem) -> Review | None:
 def item_effective(*, item: AssessmentItem) -> EffectiveItem:
     review = _latest_review(item)
     if review is None:
-        return EffectiveItem(item=item, label=item.label, suggestion=item.suggestion, rewrite=item.rewrite, engine_label=item.label)
+        return item_unreviewed(item=item)
     label = review.corrected_label or item.label
     return EffectiveItem(
         item=item,
@@ -63,6 +64,13 @@ def item_effective(*, item: AssessmentItem) -> EffectiveItem:
         verdict=review.verdict,
         reviewer=review.reviewer.get_username() if review.reviewer_id and review.reviewer else "",
         corrected=label != item.label or bool(review.corrected_text or review.corrected_rewrite),
+    )
+
+
+def item_unreviewed(*, item: AssessmentItem) -> EffectiveItem:
+    """An item as people see it before any review (the engine's label and text)."""
+    return EffectiveItem(
+        item=item, label=item.label, suggestion=item.suggestion, rewrite=item.rewrite, engine_label=item.label
     )
 
 
@@ -81,7 +89,9 @@ def assessments_with_items() -> QuerySet[Assessment]:
 def framework_infos(*, slugs: list[str]) -> dict[str, FrameworkInfo]:
     """One query; a framework deleted since shows its slug and scores by the items' own labels."""
     infos = {
-        framework.slug: framework_info_from_data(slug=framework.slug, name=framework.name, kind=framework.kind, data=framework.data)
+        framework.slug: framework_info_from_data(
+            slug=framework.slug, name=framework.name, kind=framework.kind, data=framework.data
+        )
         for framework in Framework.objects.filter(slug__in=slugs)
     }
     for slug in slugs:
@@ -110,14 +120,76 @@ class TurnView:
 
 def assessment_view(*, assessment: Assessment, framework: FrameworkInfo) -> AssessmentView:
     """No query when the assessment comes from ``assessments_with_items``."""
-    items = [item_effective(item=i) for i in assessment.items.all()]
+    return _view(
+        assessment=assessment, framework=framework, items=[item_effective(item=i) for i in assessment.items.all()]
+    )
+
+
+def assessment_view_stored(
+    *, assessment: Assessment, items: list[AssessmentItem], framework: FrameworkInfo
+) -> AssessmentView:
+    """The view of an assessment just stored, from the items it was stored with (in position order):
+    no query. Nothing can have reviewed them yet (their rows committed moments ago and no page has
+    shown them), so every item is the engine's own; the same view ``assessment_view`` gives once
+    the assessment is read back (tests/feedback/test_live_feedback_render.py)."""
+    return _view(assessment=assessment, framework=framework, items=[item_unreviewed(item=i) for i in items])
+
+
+def _view(*, assessment: Assessment, framework: FrameworkInfo, items: list[EffectiveItem]) -> AssessmentView:
     for eff in items:
         eff.choices = framework.skill_labels(eff.skill)
     kind = assessment.kind or framework.kind
-    view = AssessmentView(assessment=assessment, framework=framework, items=items, shown=relevant_items(kind=kind, items=items))
+    view = AssessmentView(
+        assessment=assessment, framework=framework, items=items, shown=relevant_items(kind=kind, items=items)
+    )
     if kind == "behaviour-coding":
         view.codes = behaviour_codes(items=items)
     return view
+
+
+def session_miti_so_far(*, session_id: int, up_to_index: int, framework: FrameworkInfo) -> dict:
+    """The running MITI summary of a session: every turn up to ``up_to_index`` coded with this
+    behaviour-coding framework, with the instructor's corrections (the latest review's label wins,
+    as in ``item_effective``). Two queries of plain values however long the session: the live push
+    computes this every turn, and reading the session's whole coded history as models (assessments,
+    items, reviews) made each turn's cost grow with the session. Equal to ``session_miti`` over
+    ``assessment_view`` of the same assessments (tests/feedback/test_live_feedback_render.py)."""
+    rows = (
+        Assessment.objects.filter(
+            turn__session_id=session_id, turn__index__lte=up_to_index, framework_slug=framework.slug
+        )
+        .order_by("pk", "items__position", "items__pk")
+        .values_list("pk", "kind", "items__pk", "items__skill", "items__label")
+    )
+    corrected: dict[int, str] = {}
+    reviews = (
+        Review.objects.filter(
+            item__assessment__turn__session_id=session_id,
+            item__assessment__turn__index__lte=up_to_index,
+            item__assessment__framework_slug=framework.slug,
+        )
+        .order_by("item_id", "-created_at", "-id")  # the latest first, as Review.Meta.ordering
+        .values_list("item_id", "corrected_label")
+    )
+    for item_id, label in reviews:
+        corrected.setdefault(item_id, label)
+    by_assessment: dict[int, tuple[str, list[_Labelled]]] = {}
+    for pk, kind, item_pk, skill, label in rows:
+        _, items = by_assessment.setdefault(pk, (kind, []))
+        if item_pk is not None:
+            items.append(_Labelled(skill=skill, label=corrected.get(item_pk) or label))
+    codes = [
+        behaviour_codes(items=items)
+        for kind, items in by_assessment.values()
+        if (kind or framework.kind) == "behaviour-coding"
+    ]
+    return miti_summary(codes=codes, targets=framework.targets)
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    skill: str
+    label: str
 
 
 def views_items(*, views: list[AssessmentView]) -> list[EffectiveItem]:
@@ -135,9 +207,10 @@ def session_get(*, session_id: int) -> PracticeSession | None:
 def session_transcript(*, session: PracticeSession) -> list[TurnView]:
     """Every turn, oldest first, with its assessments (effective labels)."""
     slugs = list(session.scenario_version.framework_slugs or [])
-    infos = framework_infos(slugs=slugs + list(
-        Assessment.objects.filter(turn__session=session).values_list("framework_slug", flat=True).distinct()
-    ))
+    infos = framework_infos(
+        slugs=slugs
+        + list(Assessment.objects.filter(turn__session=session).values_list("framework_slug", flat=True).distinct())
+    )
     by_turn: dict[int, list[AssessmentView]] = {}
     for assessment in assessments_with_items().filter(turn__session=session):
         by_turn.setdefault(assessment.turn_id, []).append(
@@ -145,8 +218,11 @@ def session_transcript(*, session: PracticeSession) -> list[TurnView]:
         )
     persona_name = (session.scenario_version.persona_data or {}).get("name") or "Partner"
     return [
-        TurnView(turn=turn, speaker_name="You" if turn.speaker == Turn.Speaker.TRAINEE else persona_name,
-                 assessments=by_turn.get(turn.pk, []))
+        TurnView(
+            turn=turn,
+            speaker_name="You" if turn.speaker == Turn.Speaker.TRAINEE else persona_name,
+            assessments=by_turn.get(turn.pk, []),
+        )
         for turn in session.turns.order_by("index")
     ]
 
@@ -184,7 +260,9 @@ def trainee_score_history(
     session_ids = {sid for rows in chosen.values() for _, sid in rows}
     grouped: dict[tuple[str, int], list[EffectiveItem]] = {}
     if session_ids:
-        for assessment in assessments_with_items().filter(turn__session_id__in=session_ids, framework_slug__in=list(chosen)):
+        for assessment in assessments_with_items().filter(
+            turn__session_id__in=session_ids, framework_slug__in=list(chosen)
+        ):
             view = assessment_view(assessment=assessment, framework=frameworks[assessment.framework_slug])
             grouped.setdefault((assessment.framework_slug, assessment.turn.session_id), []).extend(view.items)
     return {
@@ -196,22 +274,26 @@ def trainee_score_history(
     }
 
 
-
 def trainee_miti_history(*, session: PracticeSession, framework: FrameworkInfo, limit: int = 5) -> list[dict]:
     """MITI figures ({key: value}) of the trainee's ``limit`` latest earlier sessions coded with this
     behaviour-coding framework, oldest first; unreleased exams left out. Two queries."""
 
     earlier = list(
         PracticeSession.objects.filter(
-            trainee_id=session.trainee_id, started_at__lt=session.started_at,
+            trainee_id=session.trainee_id,
+            started_at__lt=session.started_at,
             turns__assessments__framework_slug=framework.slug,
         )
         .exclude(pk=session.pk)
         .exclude(exam=True, results_released_at__isnull=True)
-        .distinct().order_by("-started_at").values_list("pk", flat=True)[:limit]
+        .distinct()
+        .order_by("-started_at")
+        .values_list("pk", flat=True)[:limit]
     )[::-1]
     grouped: dict[int, list] = {pk: [] for pk in earlier}
     for assessment in assessments_with_items().filter(turn__session_id__in=earlier, framework_slug=framework.slug):
         grouped[assessment.turn.session_id].append(assessment_view(assessment=assessment, framework=framework))
-    return [{row["key"]: row["value"] for row in session_miti(views=grouped[pk], framework=framework)["rows"]}
-            for pk in earlier]
+    return [
+        {row["key"]: row["value"] for row in session_miti(views=grouped[pk], framework=framework)["rows"]}
+        for pk in earlier
+    ]

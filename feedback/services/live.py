@@ -34,7 +34,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from feedback.models import Assessment, AssessmentRequest
-from feedback.selectors.assessments import assessment_view, assessments_with_items, framework_infos, session_miti
+from feedback.selectors.assessments import (
+    assessment_view,
+    assessment_view_stored,
+    assessments_with_items,
+    framework_infos,
+    session_miti_so_far,
+)
 from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
 from trainer_app.leases import lease_renewed
@@ -132,9 +138,8 @@ def live_assessment_run(*, turn_id: int, hints: bool = True) -> list[int]:
         with lease_renewed(renew=lambda: _lease_renew(turn_id=turn_id), lease_s=_lease_s(), name=f"assess-{turn_id}"):
             results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
         pushed: list[int] = []
-        request = AssessmentRequest.objects.get(turn_id=turn_id)
-        if results and hints and request.hints:
-            turn = Turn.objects.get(pk=turn_id)
+        if results and hints and AssessmentRequest.objects.filter(turn_id=turn_id, hints=True).exists():
+            turn = results[0][0].turn  # the turn turn_assess read (its session included): no second read
             pushed = live_feedback_push(turn=turn, assessments=[a for a, _ in results])
     except BaseException:
         # Back to pending: the task's retry (or the sweep) claims it again.
@@ -164,7 +169,9 @@ def live_assessments_sweep(*, limit: int = 500) -> list[int]:
             Q(status=AssessmentRequest.Status.PENDING, created_at__lt=stale)
             & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
             | Q(status=AssessmentRequest.Status.RUNNING, claimed_at__lt=dead)
-        ).order_by("created_at").values_list("turn_id", flat=True)[:limit]
+        )
+        .order_by("created_at")
+        .values_list("turn_id", flat=True)[:limit]
     )
     if not due:
         return []
@@ -176,31 +183,49 @@ def live_assessments_sweep(*, limit: int = 500) -> list[int]:
 
 
 def live_feedback_html(*, turn: Turn, assessments: list[Assessment]) -> str:
-    infos = framework_infos(slugs=[a.framework_slug for a in assessments])
+    """The feedback partial for one turn's assessments (ordered as the session page orders them).
+
+    An assessment this worker has just stored (``items_stored``, set by
+    feedback.services.assessments.assessment_store) is rendered from memory; any other is read back
+    with its items and reviews. For the assessments it has just stored, the framework's names and
+    labels come from the worker's copy (feedback.services.assessors.framework_current_info)."""
+    from feedback.services.assessors import framework_current_info
+
+    stored = [a for a in assessments if getattr(a, "items_stored", None) is not None]
+    # The worker's copy was checked against the database when these were assessed, moments ago.
+    infos = {a.framework_slug: info for a in stored if (info := framework_current_info(slug=a.framework_slug))}
+    missing = [a.framework_slug for a in assessments if a.framework_slug not in infos]
+    if missing:
+        infos.update(framework_infos(slugs=missing))
     views = [
-        assessment_view(assessment=a, framework=infos[a.framework_slug])
-        for a in assessments_with_items().filter(pk__in=[a.pk for a in assessments])
+        assessment_view_stored(assessment=a, items=a.items_stored, framework=infos[a.framework_slug]) for a in stored
     ]
-    miti = {}
+    others = [a.pk for a in assessments if getattr(a, "items_stored", None) is None]
+    if others:
+        views += [
+            assessment_view(assessment=a, framework=infos[a.framework_slug])
+            for a in assessments_with_items().filter(pk__in=others)
+        ]
+    views.sort(key=lambda view: view.assessment.framework_slug)  # Assessment.Meta.ordering within one turn
     for view in views:
-        if view.codes:
-            # Running MITI summary: every coded turn of the session so far (reviews included).
-            so_far = [
-                assessment_view(assessment=a, framework=view.framework)
-                for a in assessments_with_items().filter(
-                    turn__session_id=turn.session_id, turn__index__lte=turn.index, framework_slug=view.framework.slug
-                )
-            ]
-            miti[view.framework.slug] = session_miti(views=so_far, framework=view.framework)
-    for view in views:
-        view.miti = miti.get(view.framework.slug)
-    return render_to_string("feedback/live/_feedback.html", {
-        "turn": turn, "views": views, "assessment_ids": ",".join(str(a.pk) for a in assessments)})
+        # Running MITI summary: every coded turn of the session so far (reviews included).
+        view.miti = (
+            session_miti_so_far(session_id=turn.session_id, up_to_index=turn.index, framework=view.framework)
+            if view.codes
+            else None
+        )
+    return render_to_string(
+        "feedback/live/_feedback.html",
+        {"turn": turn, "views": views, "assessment_ids": ",".join(str(a.pk) for a in assessments)},
+    )
 
 
 def _feedback_event(*, turn: Turn, assessments: list[Assessment]) -> dict:
-    return {"kind": "feedback", "html": live_feedback_html(turn=turn, assessments=assessments),
-            "data": {"turn_id": turn.pk, "turn_index": turn.index, "assessments": [a.pk for a in assessments]}}
+    return {
+        "kind": "feedback",
+        "html": live_feedback_html(turn=turn, assessments=assessments),
+        "data": {"turn_id": turn.pk, "turn_index": turn.index, "assessments": [a.pk for a in assessments]},
+    }
 
 
 def live_feedback_catch_up(*, turns: list[Turn]) -> list[dict]:
@@ -217,7 +242,8 @@ def live_feedback_push(*, turn: Turn, assessments: list[Assessment]) -> list[int
     """Push the assessments not pushed yet; returns their ids. The conditional
     UPDATE claims each one, so a re-run task never shows a hint twice."""
     claimed = [
-        a for a in assessments
+        a
+        for a in assessments
         if Assessment.objects.filter(pk=a.pk, pushed_at__isnull=True).update(pushed_at=timezone.now())
     ]
     if claimed:
