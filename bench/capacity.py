@@ -20,7 +20,7 @@ import asyncio
 import os
 import time
 
-from bench.common import App, WsClient, django_setup, figure, pct, summary
+from bench.common import App, WsClient, django_setup, figure, pct, process_tree_cpu_s, summary
 from bench.scripted import INTERVAL_S, _db_verify, _run, sessions_prepare
 
 RATES = [int(r) for r in os.environ.get("BENCH_CAPACITY_RATES", "25,50,75,100,150").split(",") if r.strip()]
@@ -35,10 +35,10 @@ def _step(app: App, rate: int) -> dict:
     n = max(1, int(round(rate * INTERVAL_S)))
     sessions, cookies, plans = sessions_prepare(n, prefix=f"cap{rate}-")
     clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
-    worker_cpu_before = _cpu_s(app.processes().get("worker", []))
+    worker_cpu_before = sum(process_tree_cpu_s(app.processes().get("worker", [])).values())
     run_info = asyncio.run(_run(app, clients, plans, duration_s=STEP_S))
     feedback_drain_s = _feedback_drained(session_ids=[s.pk for s in sessions], timeout_s=FEEDBACK_DRAIN_S)
-    worker_cpu_step_s = _cpu_s(app.processes().get("worker", [])) - worker_cpu_before
+    worker_cpu_step_s = sum(process_tree_cpu_s(app.processes().get("worker", [])).values()) - worker_cpu_before
     latencies = [
         c.first_chunk[c.turn_ids[cid]] - sent
         for c in clients
@@ -84,25 +84,6 @@ def _step(app: App, rate: int) -> dict:
         "worker_cpu_ms_per_assessed_turn_step": round(1000 * worker_cpu_step_s / assessed, 1) if assessed else None,
         "run": run_info,
     }
-
-
-def _cpu_s(roots: list) -> float:
-    """CPU seconds (user + system) of these processes and their children."""
-    import psutil
-
-    total = 0.0
-    for root in roots:
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            continue
-        for proc in tree:
-            try:
-                times = proc.cpu_times()
-            except psutil.Error:
-                continue
-            total += times.user + times.system
-    return total
 
 
 def _feedback_drained(*, session_ids: list[int], timeout_s: float) -> float | None:

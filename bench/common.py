@@ -66,6 +66,24 @@ def django_setup(var_dir: Path, **env: str) -> None:
     django.setup()
 
 
+def process_tree_cpu_s(roots: list) -> dict[tuple, float]:
+    """CPU seconds (user + system) of these psutil processes and their children, by (pid, start time)
+    (a process that exits meanwhile is skipped; one started since counts from zero in a later call)."""
+    import psutil
+
+    out: dict[tuple, float] = {}
+    for root in roots:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                out[(proc.pid, proc.create_time())] = times.user + times.system
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

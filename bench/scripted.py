@@ -18,6 +18,7 @@ from bench.common import (
     figure,
     login_cookie,
     pct,
+    process_tree_cpu_s,
     session_start,
     summary,
     trainee_create,
@@ -134,19 +135,7 @@ async def _run(app: App, clients: list[WsClient], plans: list[tuple[list[str], i
     def snapshot() -> dict[str, dict[tuple, float]]:
         """CPU seconds of every process of each group (roots and their children), by (pid, start time):
         the groups are listed again each time, so a process started meanwhile counts from zero."""
-        out: dict[str, dict[tuple, float]] = {}
-        for name, roots in groups().items():
-            per = out.setdefault(name, {})
-            for proc in roots:
-                try:
-                    tree = [proc, *proc.children(recursive=True)]
-                except psutil.Error:
-                    continue
-                for q in tree:
-                    with contextlib.suppress(psutil.Error):
-                        t = q.cpu_times()
-                        per[(q.pid, q.create_time())] = t.user + t.system
-        return out
+        return {name: process_tree_cpu_s(roots) for name, roots in groups().items()}
 
     def used(a: dict, b: dict) -> dict[str, float]:
         return {n: round(sum(v - a.get(n, {}).get(k, 0.0) for k, v in b[n].items()), 1) for n in b}

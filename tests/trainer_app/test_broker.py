@@ -9,22 +9,32 @@ from kombu import Connection, Exchange, Queue
 
 import trainer_app.broker  # noqa: F401 - registers the transport alias
 
+QUEUE = Queue("realtime", Exchange("realtime", type="direct"), routing_key="realtime")
+
+
+def _broker(path) -> Connection:
+    return Connection(f"sqlitebroker+sqlite:///{path}", transport_options={"connect_args": {"timeout": 20}})
+
+
+def _received(conn: Connection, n: int) -> list:
+    received = []
+    with conn.Consumer(QUEUE, callbacks=[lambda body, message: (received.append(body), message.ack())]):
+        for _ in range(n):
+            conn.drain_events(timeout=5)
+    return received
+
 
 def test_the_broker_file_is_in_wal_mode_and_delivers(tmp_path):
     path = tmp_path / "broker.sqlite3"
-    queue = Queue("realtime", Exchange("realtime", type="direct"), routing_key="realtime")
-    with Connection(f"sqlitebroker+sqlite:///{path}", transport_options={"connect_args": {"timeout": 20}}) as conn:
+    with _broker(path) as conn:
         producer = conn.Producer(serializer="json")
-        producer.publish({"turn": 1}, exchange=queue.exchange, routing_key="realtime", declare=[queue])
+        producer.publish({"turn": 1}, exchange=QUEUE.exchange, routing_key="realtime", declare=[QUEUE])
         channel = conn.default_channel
         engine = channel.session.get_bind()
         with engine.connect() as connection:
             synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
         assert synchronous == 1  # NORMAL (FULL is 2)
-        received = []
-        with conn.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
-            conn.drain_events(timeout=5)
-        assert received == [{"turn": 1}]
+        assert _received(conn, 1) == [{"turn": 1}]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept on the file
 
 
@@ -35,10 +45,9 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
     from sqlalchemy import event
 
     path = tmp_path / "broker.sqlite3"
-    queue = Queue("realtime", Exchange("realtime", type="direct"), routing_key="realtime")
-    with Connection(f"sqlitebroker+sqlite:///{path}", transport_options={"connect_args": {"timeout": 20}}) as conn:
+    with _broker(path) as conn:
         producer = conn.Producer(serializer="json")
-        producer.publish({"turn": 0}, exchange=queue.exchange, routing_key="realtime", declare=[queue])
+        producer.publish({"turn": 0}, exchange=QUEUE.exchange, routing_key="realtime", declare=[QUEUE])
         channel = conn.default_channel
         statements = []
         event.listen(
@@ -47,12 +56,12 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
             lambda _c, _cur, statement, *args: statements.append(statement),
         )
         for turn in range(1, 4):
-            producer.publish({"turn": turn}, exchange=queue.exchange, routing_key="realtime")
+            producer.publish({"turn": turn}, exchange=QUEUE.exchange, routing_key="realtime")
         writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
         assert len(writes) == 3 and all(s.startswith("INSERT INTO kombu_message") for s in writes)
         # kombu's own publish, for comparison
         channel._put = lambda queue, payload, **kwargs: KombuChannel._put(channel, queue, payload, **kwargs)
-        producer.publish({"kombu": "its own publish"}, exchange=queue.exchange, routing_key="realtime")
+        producer.publish({"kombu": "its own publish"}, exchange=QUEUE.exchange, routing_key="realtime")
         del channel._put
         rows = (
             sqlite3.connect(path)
@@ -60,8 +69,4 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
             .fetchall()
         )
         assert len(rows) == 5 and len(set(rows)) == 1  # ours and kombu's: the same columns
-        received = []
-        with conn.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
-            for _ in range(5):
-                conn.drain_events(timeout=5)
-        assert received == [{"turn": 0}, {"turn": 1}, {"turn": 2}, {"turn": 3}, {"kombu": "its own publish"}]
+        assert _received(conn, 5) == [{"turn": 0}, {"turn": 1}, {"turn": 2}, {"turn": 3}, {"kombu": "its own publish"}]
