@@ -21,7 +21,7 @@ from feedback.scoring import (
     framework_info_from_data,
     miti_summary,
     relevant_items,
-    session_miti,  # noqa: F401  re-exported for feedback.services.live until it imports feedback.scoring
+    session_miti,
     skill_scores,
 )
 from simulations.models import PracticeSession, Turn

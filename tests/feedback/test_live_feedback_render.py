@@ -9,11 +9,11 @@ import pytest
 
 from feedback.engines import fingerprint
 from feedback.models import Assessment, Review
+from feedback.scoring import session_miti
 from feedback.selectors.assessments import (
     assessment_view,
     assessments_with_items,
     framework_infos,
-    session_miti,
     session_miti_so_far,
 )
 from feedback.services import assessors
