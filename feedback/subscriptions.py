@@ -30,11 +30,12 @@ from simulations.events import session_ended, turn_recorded  # noqa: E402
 logger = logging.getLogger(__name__)
 
 
-def _on_turn_recorded(sender=None, *, turn_id: int, session_id: int, **kwargs) -> None:
+def _on_turn_recorded(sender=None, *, turn_id: int, session_id: int, speaker: str | None = None, session=None,
+                      **kwargs) -> None:
     # Inside the turn's transaction: the outbox row commits with the turn (feedback.services.live).
     from feedback.services.live import live_assessment_record
 
-    live_assessment_record(turn_id=turn_id, session_id=session_id)
+    live_assessment_record(turn_id=turn_id, session_id=session_id, speaker=speaker, session=session)
 
 
 def _session_rest_enqueue(session_id: int) -> None:

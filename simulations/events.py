@@ -18,8 +18,10 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.dispatch import Signal
 
-# sender=None, turn_id=int, session_id=int. Sent INSIDE the transaction that stores the turn:
-# receivers only write rows that must commit (or roll back) with it (e.g. feedback's outbox row).
+# sender=None, turn_id=int, session_id=int, speaker=str | None, session=PracticeSession | None. Sent INSIDE the
+# transaction that stores the turn: receivers only write rows that must commit (or roll back) with it (e.g.
+# feedback's outbox row). ``session``: the session's row as that transaction read it (its flags, e.g.
+# ``live_feedback`` and ``exam``, loaded), so a receiver need not read it again; None when not at hand.
 turn_recorded = Signal()
 # sender=None, turn_id=int, session_id=int. Sent after that transaction commits.
 turn_stored = Signal()
@@ -35,9 +37,9 @@ def session_group_name(session_id: int) -> str:
     return f"practice-session-{session_id}"
 
 
-def turn_stored_announce(*, turn_id: int, session_id: int) -> None:
-    """Call inside the transaction that stores the turn."""
-    turn_recorded.send(sender=None, turn_id=turn_id, session_id=session_id)
+def turn_stored_announce(*, turn_id: int, session_id: int, speaker: str | None = None, session=None) -> None:
+    """Call inside the transaction that stores the turn (``speaker`` and ``session``: see ``turn_recorded``)."""
+    turn_recorded.send(sender=None, turn_id=turn_id, session_id=session_id, speaker=speaker, session=session)
     transaction.on_commit(lambda: turn_stored.send(sender=None, turn_id=turn_id, session_id=session_id))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -207,13 +208,36 @@ def _question_scores(segments: list[str]) -> tuple[float, float]:
     return open_score, closed_score
 
 
+_signals_lock = threading.Lock()
+_signals_kept: OrderedDict[tuple[str, str], UtteranceSignals] = OrderedDict()
+_SIGNALS_KEPT = 256
+
+
 def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSignals:
-    """Score one trainee utterance (see module doc)."""
+    """Score one trainee utterance (see module doc).
+
+    perf: a turn asks this twice (the persona state update, then the scripted engine) with the same
+    two texts; the scores depend on nothing else, so the last few hundred are kept (~0.3 ms a turn)."""
     text = (text or "").strip()
     if not text:
         return UtteranceSignals(text="")
-    segments = utterance_segments(text)
     last = (last_persona_text or "").strip()
+    key = (text, last)
+    with _signals_lock:
+        kept = _signals_kept.get(key)
+        if kept is not None:
+            _signals_kept.move_to_end(key)
+            return kept
+    signals = _signals_compute(text=text, last=last)
+    with _signals_lock:
+        _signals_kept[key] = signals
+        while len(_signals_kept) > _SIGNALS_KEPT:
+            _signals_kept.popitem(last=False)
+    return signals
+
+
+def _signals_compute(*, text: str, last: str) -> UtteranceSignals:
+    segments = utterance_segments(text)
     matrix, labels = _prototype_matrix()
     vectors = text_vectors(texts=[*segments, *([last] if last else [])])
     segment_vectors = vectors[: len(segments)]

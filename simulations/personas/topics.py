@@ -89,9 +89,33 @@ def normalise_line(text: str) -> str:
     return re.sub(r"\W+", " ", (text or "").lower()).strip()
 
 
+_hash_lock = threading.Lock()
+_hashes: OrderedDict[int, tuple[dict, str]] = OrderedDict()  # id(persona) -> (that very dict, its script's hash)
+_HASHES_SIZE = 64
+
+
 def script_content_hash(*, persona: dict) -> str:
+    """sha256 of the persona's script (canonical JSON): its indexes' cache key.
+
+    perf: remembered per persona dict (by identity; the entry holds the dict, so its id is not reused):
+    a turn asked it four times (two topic matches, their recent topics, the reply index), ~0.16 ms each
+    on this machine, and the reply runner's persona dicts are kept per scenario version
+    (``selectors.practice.scenario_version_cached``). Persona dicts are read-only snapshots (a scenario
+    version's); a changed script is a new dict."""
+    key = id(persona)
+    with _hash_lock:
+        entry = _hashes.get(key)
+        if entry is not None and entry[0] is persona:
+            _hashes.move_to_end(key)
+            return entry[1]
     payload = json.dumps(persona.get("script") or [], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    with _hash_lock:
+        _hashes[key] = (persona, digest)
+        _hashes.move_to_end(key)
+        while len(_hashes) > _HASHES_SIZE:
+            _hashes.popitem(last=False)
+    return digest
 
 
 _build_locks: dict[tuple[str, str], threading.Lock] = {}  # per persona content, while its index is built
@@ -213,6 +237,11 @@ def topic_candidates(*, text: str) -> list[str]:
     return list(dict.fromkeys([text, *segments]))
 
 
+_match_lock = threading.Lock()
+_matches: OrderedDict[tuple, TopicMatch] = OrderedDict()
+_MATCHES_SIZE = 256
+
+
 def persona_topic_match(
     *,
     persona: dict,
@@ -221,9 +250,31 @@ def persona_topic_match(
     history: list[dict] | None = None,
 ) -> TopicMatch:
     """The script topic ``text`` is about (see module doc); ``history`` (the
-    conversation so far, oldest first) lets recently answered topics step back."""
-    index = script_index_for(persona=persona)
+    conversation so far, oldest first) lets recently answered topics step back.
+
+    perf: a turn asks this twice with the same arguments (the persona state update, then the
+    scripted engine): the result is kept for what it depends on (the script, the text, the threshold
+    and the persona's last ``RECENT_TURNS`` lines), ~0.7 ms saved per turn."""
     text = (text or "").strip()
+    key = (
+        str(persona.get("slug", "")), script_content_hash(persona=persona), text, threshold,
+        tuple(str(h.get("text", "")) for h in reversed(history or []) if h.get("speaker") == "persona")[:RECENT_TURNS],
+    )
+    with _match_lock:
+        match = _matches.get(key)
+        if match is not None:
+            _matches.move_to_end(key)
+            return match
+    match = _topic_match(persona=persona, text=text, threshold=threshold, history=history)
+    with _match_lock:
+        _matches[key] = match
+        while len(_matches) > _MATCHES_SIZE:
+            _matches.popitem(last=False)
+    return match
+
+
+def _topic_match(*, persona: dict, text: str, threshold: float | None, history: list[dict] | None) -> TopicMatch:
+    index = script_index_for(persona=persona)
     if not text or not len(index.topics):
         return TopicMatch(None, "", 0.0, False)
     candidates = topic_candidates(text=text)

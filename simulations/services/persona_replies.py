@@ -29,6 +29,7 @@ from simulations.personas.signals import utterance_signals
 from simulations.personas.state import PersonaState, persona_state_initial, persona_state_update
 from simulations.personas.topics import persona_topic_match
 from simulations.personas.vectors import text_vectors
+from simulations.selectors.scenario_versions import scenario_version_cached
 from simulations.selectors.sessions import (
     turn_awaiting_reply,
     turn_history_for_engine,
@@ -250,7 +251,9 @@ def persona_reply_generate(
             if claimed_turn_id is not None:
                 _release(session_id=session_id, turn_id=claimed_turn_id)
             return last_reply
-        session = PracticeSession.objects.select_related("scenario_version").get(pk=session_id)
+        session = PracticeSession.objects.get(pk=session_id)
+        # perf: the version (an immutable snapshot) read once per process, not joined and decoded per turn.
+        session.scenario_version = scenario_version_cached(version_id=session.scenario_version_id)
         held = claimed_turn_id if claimed_turn_id is not None else steal_from
         if session.status != PracticeSession.Status.ACTIVE or session.generating_for_turn_id != held:
             return last_reply  # someone else is generating (or the session ended): the claim would fail

@@ -156,6 +156,8 @@ def test_persona_topic_choices_and_signals_agree_with_float(encoders, monkeypatc
         monkeypatch.setattr(vectors, "_cache", OrderedDict())
         monkeypatch.setattr(topics, "_cache", OrderedDict())
         monkeypatch.setattr(signals, "_proto", {})
+        monkeypatch.setattr(signals, "_signals_kept", OrderedDict())  # scores kept per encoder too
+        monkeypatch.setattr(topics, "_matches", OrderedDict())
         picked = []
         for persona in personas:
             lines = [*_strings(probes["kinds"].get(persona.get("kind"), {}), []),
