@@ -74,6 +74,29 @@ def test_the_hints_decision_is_taken_once_from_the_session(enqueued, fields, hin
     assert AssessmentRequest.objects.get(turn_id=_stored(session)).hints is hints
 
 
+@pytest.mark.parametrize(("fields", "hints"), [({"exam": True}, False), ({"live_feedback": False}, False), ({}, True)])
+def test_the_session_read_by_the_storing_transaction_is_used_as_is(enqueued, fields, hints):
+    """trainee_turn_submit hands the session row it read (flags loaded): the outbox row is written
+    without reading the session or the turn again; a persona turn gets no row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from simulations.models import PracticeSession
+
+    session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"], **fields)
+    with transaction.atomic():
+        row = PracticeSession.objects.only("status", "generating_for_turn", "live_feedback", "exam").get(pk=session.pk)
+        trainee_turn = turn_add(session=session, text="I'd like a raise from April.")
+        persona_turn = turn_add(session=session, text="I see.", speaker="persona")
+        with CaptureQueriesContext(connection) as queries:
+            turn_stored_announce(turn_id=trainee_turn.pk, session_id=session.pk, speaker="trainee", session=row)
+            turn_stored_announce(turn_id=persona_turn.pk, session_id=session.pk, speaker="persona", session=row)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]  # the outbox row, nothing read
+    assert AssessmentRequest.objects.get(turn_id=trainee_turn.pk).hints is hints
+    assert not AssessmentRequest.objects.filter(turn_id=persona_turn.pk).exists()
+    assert _settled(enqueued, 1) == [{"args": [trainee_turn.pk], "countdown": enqueued[0]["countdown"], "retry": False}]
+
+
 def test_a_broker_error_on_enqueue_is_logged_not_raised_and_the_sweep_enqueues_later(settings, monkeypatch, caplog):
     from feedback.tasks import live_assess_turn
 
