@@ -25,7 +25,7 @@ the reply reflects what the trainee just said.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from simulations.cognitive_model import DISCLOSURE_LEVELS
 from simulations.personas.difficulty import Difficulty, difficulty_resolve
@@ -63,7 +63,21 @@ class PersonaState:
         return DISCLOSURE_LEVELS[self.level]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """What ``dataclasses.asdict`` gives (fields in order, containers copied), without its recursive
+        deep copy of every value: perf, ~0.3 ms a turn once ``history`` holds a few dozen snapshots
+        (every value here is a number, a string, or a flat dict or list of them)."""
+        return {
+            "trust": self.trust,
+            "level": self.level,
+            "emotions": dict(self.emotions),
+            "agitation": self.agitation,
+            "mood": self.mood,
+            "topics_covered": list(self.topics_covered),
+            "turn_count": self.turn_count,
+            "concession": self.concession,
+            "jailbreak_attempts": self.jailbreak_attempts,
+            "history": [dict(h) for h in self.history],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> PersonaState:

@@ -165,6 +165,19 @@ def test_state_round_trips_through_json_and_keeps_history():
     assert restored.history[2]["trust"] < restored.history[1]["trust"]  # the judgement is visible to instructors
 
 
+def test_to_dict_is_asdict_and_shares_no_container_with_the_state():
+    import dataclasses
+
+    state = _run(persona=SAM_CLIENT, scn=scenario(persona_slug="sam-test"), turns=[EMPATHIC, JUDGING, REFLECTIVE])
+    state.topics_covered.append("sleep")
+    data = state.to_dict()
+    assert data == dataclasses.asdict(state) and list(data) == list(dataclasses.asdict(state))
+    data["emotions"]["x"] = 1.0
+    data["history"][0]["trust"] = -1.0
+    data["topics_covered"].append("y")
+    assert "x" not in state.emotions and state.history[0]["trust"] != -1.0 and "y" not in state.topics_covered
+
+
 def test_topics_covered_are_recorded_once():
     scn = scenario()
     state = persona_state_initial(persona=MAYA, scenario=scn)
