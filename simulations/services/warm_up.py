@@ -135,6 +135,7 @@ def _reply_paths_warm() -> None:
 def engines_warm_up() -> None:
     """Load the models and build every playable scenario's persona indexes (the start-up hook)."""
     from simulations.models import Scenario
+    from simulations.selectors.scenario_versions import scenario_version_cached
     from trainer_app.gc_tuning import gc_freeze_after_warm_up
 
     started = time.monotonic()
@@ -144,8 +145,10 @@ def engines_warm_up() -> None:
         logger.exception("embedding warm-up failed (the first reply will be slower)")
     close_old_connections()
     try:
-        versions = [s.current_version for s in Scenario.objects.filter(is_archived=False, current_version__isnull=False)
-                    .select_related("current_version")]
+        # The reply runner's own copies (read once per process): the indexes are built, and the scripts
+        # hashed, for the very persona dicts the first replies use.
+        versions = [scenario_version_cached(version_id=s.current_version_id)
+                    for s in Scenario.objects.filter(is_archived=False, current_version__isnull=False)]
     except Exception:
         logger.exception("persona warm-up: could not list scenarios")
         versions = []
