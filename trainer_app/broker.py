@@ -19,7 +19,7 @@ every message ever sent.
 The file is opened in WAL mode with ``synchronous=NORMAL``, as the app's own
 database and the channel layer's are. Why: in SQLite's default rollback
 journal every publish (a web process enqueueing a turn's assessment) and every
-poll of every worker queue (each takes the write lock, 20 times a second)
+poll of every worker queue (kombu's took the write lock, 20 times a second)
 committed with several fsyncs, and readers and the writer blocked each other;
 the web's publish cost several ms of CPU per turn. WAL commits append to one
 file with no fsync at commit; a commit can be lost on power loss only (not on

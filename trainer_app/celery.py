@@ -37,12 +37,15 @@ def _pushes_on_a_kept_loop(**kwargs) -> None:
 
 @task_prerun.connect(weak=False)
 @task_postrun.connect(weak=False)
-def _connections_kept_while_usable(**kwargs) -> None:
+def _connections_kept_while_usable(sender=None, **kwargs) -> None:
     # Celery's Django fixup closes every database connection before and after every task unless
     # CELERY_DB_REUSE_MAX is set (settings.py): a new connection per assessed turn (SQLite: connect and
     # its PRAGMAs, ~1.4 ms of the worker's CPU; PostgreSQL: a log-in and a new backend). Connections are
     # kept instead and dropped as Django drops them after a request: one that errored, failed its health
-    # check (CONN_HEALTH_CHECKS) or outlived CONN_MAX_AGE.
+    # check (CONN_HEALTH_CHECKS) or outlived CONN_MAX_AGE. An eager task runs in its caller's transaction:
+    # left alone, as the fixup leaves it.
     from django.db import close_old_connections
 
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
     close_old_connections()

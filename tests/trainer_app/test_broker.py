@@ -3,8 +3,12 @@ an fsync, readers and the writer do not block each other), and messages still go
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sqlite3
+import threading
 
+import pytest
 from kombu import Connection, Exchange, Queue
 
 import trainer_app.broker  # noqa: F401 - registers the transport alias
@@ -83,10 +87,6 @@ def test_an_idle_poll_reads_no_queue_until_another_connection_commits(tmp_path):
     """A poll of an empty queue asks SQLite's data_version only (kombu's ORM read the queue row and took the
     write lock on every poll of every queue, 20 times a second); a message published from another
     connection is read on the next poll."""
-    import socket
-
-    import pytest
-
     path = tmp_path / "broker.sqlite3"
     with _broker(path) as consumer, _broker(path) as publisher:
         with consumer.Consumer(QUEUE, callbacks=[lambda body, message: message.ack()]):
@@ -119,8 +119,6 @@ def test_a_taken_message_is_deleted_and_rows_left_by_kombus_transport_go(tmp_pat
 
 
 def test_two_consumers_of_one_queue_take_each_message_once(tmp_path):
-    import threading
-
     path = tmp_path / "broker.sqlite3"
     n = 120
     with _broker(path) as conn:
@@ -134,10 +132,8 @@ def test_two_consumers_of_one_queue_take_each_message_once(tmp_path):
             QUEUE, callbacks=[lambda body, message: (taken[k].append(body["turn"]), message.ack())]
         ):
             while sum(map(len, taken)) < n:
-                try:
+                with contextlib.suppress(TimeoutError):
                     conn.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
 
     threads = [threading.Thread(target=consume, args=(k,)) for k in range(2)]
     for thread in threads:
