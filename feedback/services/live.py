@@ -7,10 +7,6 @@
    enqueue thread (created on first use): the embedded SQLite broker can be locked
    for seconds by a worker running at lower CPU priority, and the trainee's turn
    must not wait for that. Nothing rests on that thread: the row is committed.
-   That thread also applies ``LIVE_FEEDBACK_DELAY_S``: it publishes each turn's
-   message once the delay has passed since the commit, so the message carries no
-   ETA (a worker holds an ETA message in a timer and its prefetch count: ~0.5 ms
-   of its CPU per turn, measured).
 2. The task (``feedback.tasks.live_assess_turn``) calls ``live_assessment_run``,
    which claims the row with a conditional UPDATE (pending → running), assesses
    the turn, pushes hints to the page when the session wants them, marks it done.
@@ -28,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -94,35 +89,26 @@ _enqueuer: ThreadPoolExecutor | None = None  # created on first use (per process
 
 def _enqueue_soon(*, turn_id: int) -> None:
     global _enqueuer
-    # The reply's compute-heavy start comes first (LIVE_FEEDBACK_DELAY_S): on a small machine
-    # the two do not run at once, and feedback's budget is a second.
-    due = time.monotonic() + settings.LIVE_FEEDBACK_DELAY_S
     with _enqueue_lock:
         if _enqueuer is None:
             _enqueuer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-enqueue")
         enqueuer = _enqueuer
     try:
-        enqueuer.submit(lambda: _enqueue_when_due(turn_id=turn_id, due=due))
+        enqueuer.submit(lambda: live_assessment_enqueue(turn_id=turn_id))
     except RuntimeError:  # interpreter shutting down: the sweep enqueues it
         logger.warning("feedback: turn %s not enqueued at shutdown (the sweep will)", turn_id)
 
 
-def _enqueue_when_due(*, turn_id: int, due: float) -> None:
-    # Turns come in commit order with the same delay, so this one thread waits at most the delay per turn,
-    # and not at all once it is behind.
-    wait = due - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
-    live_assessment_enqueue(turn_id=turn_id)
-
-
 def live_assessment_enqueue(*, turn_id: int) -> None:
-    """Queue the turn's assessment now; never raises (the sweep enqueues what this could not)."""
+    """Queue the turn's assessment; never raises (the sweep enqueues what this could not)."""
     from feedback.tasks import live_assess_turn
 
+    # The reply's compute-heavy start comes first (LIVE_FEEDBACK_DELAY_S): on a small machine
+    # the two do not run at once, and feedback's budget is a second.
+    countdown = settings.LIVE_FEEDBACK_DELAY_S
     try:
         # No publish retries: a broker that is down or locked fails fast; the sweep enqueues it later.
-        live_assess_turn.apply_async(args=[turn_id], retry=False)
+        live_assess_turn.apply_async(args=[turn_id], countdown=countdown if countdown > 0 else None, retry=False)
     except OUTAGE_ERRORS as exc:  # the broker is down: one line a minute, not a traceback per turn
         outage_warn(what="feedback: could not enqueue an assessment (the sweep will)", exc=exc, log=logger)
     except Exception:
