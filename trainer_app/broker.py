@@ -27,6 +27,7 @@ a process crash), and what matters is durable elsewhere: a turn's assessment
 request is an outbox row in the app's database, re-enqueued by the sweep."""
 
 import logging
+import sqlite3
 from queue import Empty
 from time import monotonic
 
@@ -143,6 +144,9 @@ class Channel(SQLAlchemyChannel):
 class Transport(SQLAlchemyTransport):
     Channel = Channel
     polling_interval = 0.05
+    # The take runs on the driver's own connection: its errors (a file locked past the busy timeout) are
+    # connection errors, as SQLAlchemy's are, so Celery reconnects instead of stopping the consumer.
+    connection_errors = (*SQLAlchemyTransport.connection_errors, sqlite3.OperationalError)
 
 
 TRANSPORT_ALIASES.setdefault(ALIAS, "trainer_app.broker:Transport")

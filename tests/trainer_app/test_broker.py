@@ -145,3 +145,20 @@ def test_two_consumers_of_one_queue_take_each_message_once(tmp_path):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(taken[0] + taken[1]) == list(range(n))
+
+
+def test_a_file_locked_past_the_busy_timeout_is_a_connection_error(tmp_path):
+    """The take runs on the driver's connection: its error must be one Celery reconnects on."""
+    path = tmp_path / "broker.sqlite3"
+    with Connection(f"sqlitebroker+sqlite:///{path}", transport_options={"connect_args": {"timeout": 0.2}}) as conn:
+        conn.Producer(serializer="json").publish({"turn": 1}, exchange=QUEUE.exchange, routing_key="realtime",
+                                                 declare=[QUEUE])
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with conn.Consumer(QUEUE, callbacks=[lambda body, message: message.ack()]), pytest.raises(
+                conn.connection_errors
+            ):
+                conn.drain_events(timeout=2)
+        finally:
+            locker.execute("ROLLBACK")
