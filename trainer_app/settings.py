@@ -228,6 +228,10 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {"connect_args": {"timeout": 20}}
 CELERY_RESULT_EXTENDED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the task thread's database connections before and after every task unless
+# this is set; with it, every this many tasks. Between those, trainer_app.celery drops a connection only as
+# Django drops one after a request (close_old_connections: an error, a failed health check, CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 # --- Retention (trainer_app.privacy; docs/privacy.md) --------------------------------
 VOICE_CLIP_RETENTION_DAYS = env.int("VOICE_CLIP_RETENTION_DAYS", default=30)
