@@ -5,6 +5,7 @@ killed it alone, and its two worker processes ran on, orphaned, holding PostgreS
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,9 +82,9 @@ def test_a_parent_that_stops_without_its_child_leaves_nothing_running(tmp_path):
 def test_processes_are_started_as_leaders_of_their_own_group(tmp_path):
     proc, child = _start_tree(tmp_path, parent_ignores=False, child_ignores=False)
     try:
-        import os
-
         assert os.getpgid(proc.pid) == proc.pid != os.getpgid(0)
         assert os.getpgid(child) == proc.pid
     finally:
         processes_stop([proc], grace_s=1.0)
+        if _alive(child):
+            psutil.Process(child).kill()
