@@ -10,6 +10,11 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# How long the processes get to stop on their own (SIGTERM) before what is left of them is killed, and
+# how long of that uvicorn waits for open websockets before closing them.
+STOP_GRACE_S = 15.0
+WEB_STOP_GRACE_S = 10
+
 
 def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
     """The ASGI server command line; tests start the web tier with it too."""
@@ -21,15 +26,14 @@ def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
     # start-up warms the engines before a process serves (trainer_app/asgi.py).
     # No per-message deflate: a streamed reply's frames are tens of bytes, and
     # compressing each one cost the event loop more than it saved on the wire.
+    # A stopping process waits WEB_STOP_GRACE_S for open sockets and requests, then closes them and runs
+    # the lifespan shutdown itself, before serve's SIGKILL (STOP_GRACE_S) would cut it short.
     return [
         os.path.join(bin_dir, "uvicorn"), "trainer_app.asgi:application", "--host", host, "--port", str(port),
         "--workers", str(workers), "--ws", "websockets", "--ws-per-message-deflate", "false",
         "--lifespan", "on", "--no-access-log", "--log-level", "warning",
+        "--timeout-graceful-shutdown", str(WEB_STOP_GRACE_S),
     ]
-
-
-# How long the processes get to stop on their own (SIGTERM) before what is left of them is killed.
-STOP_GRACE_S = 15.0
 
 
 def process_start(args: list[str], **kwargs) -> subprocess.Popen:
