@@ -203,8 +203,9 @@ else:
 
 # Rate limits and other short-lived counters: shared by every web node in
 # production; one process serves the embedded runtime, so memory is enough there.
+# Redis: Django's backend with one client per pool and a one-round-trip incr (trainer_app/redis_cache.py).
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "trainer_app.redis_cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
