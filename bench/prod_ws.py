@@ -93,6 +93,19 @@ def pg_backend_pids(url: str) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
 
 
+def pg_counters(url: str) -> dict[str, int]:
+    """This database's totals since the server started: sessions opened and transactions committed /
+    rolled back (a statement in autocommit is a transaction of its own, so with the explicit ones
+    this counts most round trips: every process of the app, the bench's few queries)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute("SELECT sessions, xact_commit, xact_rollback FROM pg_stat_database "
+                           "WHERE datname = current_database()").fetchone()
+    return dict(zip(("sessions", "xact_commit", "xact_rollback"), row, strict=True))
+
+
 # --- the processes ------------------------------------------------------------------------
 def process_groups(app: App) -> dict[str, list]:
     """Root processes by role: the web tier and each of its processes, each worker, this
@@ -288,9 +301,12 @@ def run() -> dict:
         session_ids = [s.pk for s in sessions]
 
         clients = [WsClient(app=app, session_id=s.pk, cookie=c) for s, c in zip(sessions, cookies, strict=True)]
+        pg_before = pg_counters(DATABASE_URL)
         run_info = asyncio.run(_run(app, clients, plans, interval_s=INTERVAL_S, duration_s=DURATION_S, drain_s=DRAIN_S,
                                     pending=_pending, groups=lambda: process_groups(app), sample=backlog_sample))
-        time.sleep(1.0)
+        time.sleep(1.5)  # backends report their counts within a second of going idle
+        pg_after = pg_counters(DATABASE_URL)
+        run_info["postgres_during_run_and_drain"] = {k: pg_after[k] - pg_before[k] for k in pg_after}
         rss_after = rss_by_process(app)
         return _figures(clients=clients, session_ids=session_ids, families=families, run_info=run_info, engine=engine,
                         offline=offline, rss_idle=rss_idle, rss_after=rss_after,
@@ -347,6 +363,11 @@ def _figures(*, clients, session_ids, families, run_info, engine, offline, rss_i
     # never stored would otherwise make every process look cheap
     per_turn = {k: round(1000 * v / trainee_rows, 1) for k, v in cpu_all.items()} if trainee_rows else {}
     per_turn["load_generator"] = round(1000 * cpu.get("load_generator", 0.0) / sent_n, 1) if sent_n else None
+    # per turn sent (stored or refused): a refused turn costs the web a frame in, the admission check and an
+    # error frame out, so under overload the per-stored figure above also carries the refusals
+    per_turn_sent = {k: round(1000 * v / sent_n, 1) for k, v in cpu_all.items()} if sent_n else {}
+    pg = run_info.get("postgres_during_run_and_drain") or {}
+    pg_per_turn = {k: round(v / trainee_rows, 1) for k, v in pg.items()} if trainee_rows else {}
     rate = len(clients) / INTERVAL_S
     budget_ms = round((os.cpu_count() or 1) * 1000 / rate, 1)
     machine_total = sum(v or 0.0 for k, v in per_turn.items() if k in ("web", "feedback_worker", "speech_worker",
@@ -416,6 +437,11 @@ def _figures(*, clients, session_ids, families, run_info, engine, offline, rss_i
             target_is=f"no target in the issue: the whole machine's budget per turn at this rate "
                       f"({os.cpu_count()} cores / {rate:g} turns/s), which every process below shares",
             cpu_ms_per_turn_by_process=per_turn, machine_cpu_ms_per_turn=round(machine_total, 1),
+            cpu_ms_per_turn_sent_by_process=per_turn_sent,
+            postgres_per_stored_turn=pg_per_turn,
+            postgres_per_stored_turn_is="this database's sessions opened and transactions committed / rolled back over "
+                                        "the run and the drain (web, workers and the bench's samples; a statement in "
+                                        "autocommit counts as one), over trainee turns stored",
             cpu_seconds_run_and_drain=cpu_all, cores_used_during_run=run_info["cpu_cores_used_during_run"],
             note="postgres_backends: this database's backends listed at the start and end of the run; redis_server: "
                  "the whole shared server; load_generator: this bench process (300 pages)",

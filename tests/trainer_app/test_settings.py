@@ -46,3 +46,18 @@ def test_production_refuses_to_start_without_redis(tmp_path):
 def test_seed_demo_refuses_production(tmp_path):
     result = _manage("seed_demo", env={**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)})
     assert result.returncode != 0 and "refuses to run with production settings" in result.stderr
+
+
+def _database_settings(tmp_path, **extra: str) -> str:
+    code = "from django.conf import settings; d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    result = _manage("shell", "-c", code, env={**PRODUCTION_ENV, "VAR_DIR": str(tmp_path), **extra})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after the shell's own line about its imports
+
+
+def test_production_keeps_checked_database_connections_by_default(tmp_path):
+    assert _database_settings(tmp_path) == "60 True"
+
+
+def test_production_database_connection_knobs(tmp_path):
+    assert _database_settings(tmp_path, CONN_MAX_AGE="600", CONN_HEALTH_CHECKS="False") == "600 False"

@@ -1,5 +1,6 @@
 """Start the web server and a Celery worker together; Ctrl-C stops both."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -8,6 +9,11 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+# How long the processes get to stop on their own (SIGTERM) before what is left of them is killed, and
+# how long of that uvicorn waits for open websockets before closing them.
+STOP_GRACE_S = 15.0
+WEB_STOP_GRACE_S = 10
 
 
 def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
@@ -20,11 +26,44 @@ def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
     # start-up warms the engines before a process serves (trainer_app/asgi.py).
     # No per-message deflate: a streamed reply's frames are tens of bytes, and
     # compressing each one cost the event loop more than it saved on the wire.
+    # A stopping process waits WEB_STOP_GRACE_S for open sockets and requests, then closes them and runs
+    # the lifespan shutdown itself, before serve's SIGKILL (STOP_GRACE_S) would cut it short.
     return [
         os.path.join(bin_dir, "uvicorn"), "trainer_app.asgi:application", "--host", host, "--port", str(port),
         "--workers", str(workers), "--ws", "websockets", "--ws-per-message-deflate", "false",
         "--lifespan", "on", "--no-access-log", "--log-level", "warning",
+        "--timeout-graceful-shutdown", str(WEB_STOP_GRACE_S),
     ]
+
+
+def process_start(args: list[str], **kwargs) -> subprocess.Popen:
+    """Start ``args`` as the leader of a process group of its own, so that stopping it reaches every
+    process it started (uvicorn's worker processes, Celery beat) and no other."""
+    return subprocess.Popen(args, process_group=0, **kwargs)  # noqa: S603
+
+
+def processes_stop(procs: list[subprocess.Popen], *, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM each process (it stops its own children, as on Ctrl-C); after ``grace_s`` SIGKILL
+    every process still in its group.
+
+    Why the group: under load (bench/prod_ws.py) uvicorn's parent did not stop within the grace
+    period; killing it alone left both its worker processes running, orphaned, holding their
+    PostgreSQL connections. Each group is swept even when its leader stopped in time: a leader
+    that exits early (crashed, killed) leaves its children behind the same way. A group's id stays
+    reserved while any member lives; an empty group's id could only be reached again by a new group
+    leader given the same pid in the moments since, which the sweep accepts."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=5)
 
 
 class Command(BaseCommand):
@@ -63,11 +102,11 @@ class Command(BaseCommand):
         nice = int(os.environ.get("WORKER_NICE", "10"))
         lower = (lambda: os.nice(nice)) if nice > 0 else None
         procs = [
-            subprocess.Popen(worker("realtime,analysis", "feedback", worker_concurrency, *beat), preexec_fn=lower),  # noqa: S603, PLW1509
+            process_start(worker("realtime,analysis", "feedback", worker_concurrency, *beat), preexec_fn=lower),  # noqa: PLW1509
             # Three threads: a recording's diarization and ASR stages run side by side (two threads), and a
             # voice turn still finds a free one instead of waiting behind them.
-            subprocess.Popen(worker("speech", "speech", 3)),  # noqa: S603
-            subprocess.Popen(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),  # noqa: S603
+            process_start(worker("speech", "speech", 3)),
+            process_start(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),
         ]
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")
@@ -83,15 +122,9 @@ class Command(BaseCommand):
             while not stopping and all(p.poll() is None for p in procs):
                 time.sleep(0.5)
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            deadline = time.time() + 15
-            for p in procs:
-                try:
-                    p.wait(timeout=max(0.1, deadline - time.time()))
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            # Each process leads its own group, so Ctrl-C at a terminal reaches only this command: it
+            # stops them here, in order, and nothing they started outlives it.
+            processes_stop(procs)
         failed = [p.args[0] for p in procs if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
         if failed:
             self.stderr.write(f"stopped because a process exited: {', '.join(failed)}")

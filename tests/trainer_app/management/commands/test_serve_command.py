@@ -8,10 +8,13 @@ import subprocess
 import pytest
 from django.core.management import call_command
 
+from trainer_app.management.commands.serve import STOP_GRACE_S
+
 
 class _FinishedProcess:
     def __init__(self, args, **kwargs):
         self.args, self.kwargs, self.returncode = args, kwargs, 0
+        self.pid = 2**22 + 1000 + len(started)  # above Linux's largest pid: the stop's group sweep finds nothing
         started.append(self)
 
     def poll(self):
@@ -65,6 +68,12 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     assert len(hostnames) == 2
     # the embedding export runs first, in a process of its own (the web process never loads PyTorch)
     assert "export_embeddings" in launched[0].args and launched.index(web[0]) > 0
+    # each long-running process leads a process group of its own: stopping serve stops all it started
+    assert all(p.kwargs.get("process_group") == 0 for p in [*workers, *web])
+    # uvicorn closes what is still open and runs its lifespan shutdown before serve's SIGKILL would
+    if "uvicorn" in web[0].args[0]:
+        args = web[0].args
+        assert int(args[args.index("--timeout-graceful-shutdown") + 1]) < STOP_GRACE_S
 
 
 def test_worker_nice_zero_keeps_equal_priority(launched, monkeypatch):
