@@ -100,7 +100,7 @@ def script_content_hash(*, persona: dict) -> str:
     perf: remembered per persona dict (by identity; the entry holds the dict, so its id is not reused):
     a turn asked it four times (two topic matches, their recent topics, the reply index), ~0.16 ms each
     on this machine, and the reply runner's persona dicts are kept per scenario version
-    (``selectors.practice.scenario_version_cached``). Persona dicts are read-only snapshots (a scenario
+    (``selectors.scenario_versions.scenario_version_cached``). Persona dicts are read-only snapshots (a scenario
     version's); a changed script is a new dict."""
     key = id(persona)
     with _hash_lock:
