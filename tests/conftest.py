@@ -97,6 +97,28 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_sessions_ended_before_teardown(request):
+    """Production lane: end every other session on the test database before pytest-django drops it.
+
+    Why: in-process reply runners keep their pool threads, and with CONN_MAX_AGE each thread keeps its
+    connection; a process a test started may also still be closing. PostgreSQL refuses to drop a
+    database others use, so the lane ended with a teardown warning and left ``test_test`` behind."""
+    if LANE != "production" or getattr(request.config, "_production_lane_skip", None):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")  # set up before this fixture, so torn down after it
+    yield
+    from django.db import connection
+
+    django_db_blocker = request.getfixturevalue("django_db_blocker")
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(scope="session")
 def process_logs(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("process-logs")
