@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 import yaml
 
 from simulations.personas.vectors import text_vectors
+from trainer_app.kept_results import KeptResults
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "empathy",
@@ -209,9 +209,7 @@ def _question_scores(segments: list[str]) -> tuple[float, float]:
     return open_score, closed_score
 
 
-_signals_lock = threading.Lock()
-_signals_kept: OrderedDict[tuple[str, str], UtteranceSignals] = OrderedDict()
-_SIGNALS_KEPT = 256
+_signals_kept: KeptResults[tuple[str, str], UtteranceSignals] = KeptResults(size=256)
 
 
 def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSignals:
@@ -224,16 +222,10 @@ def utterance_signals(*, text: str, last_persona_text: str = "") -> UtteranceSig
         return UtteranceSignals(text="")
     last = (last_persona_text or "").strip()
     key = (text, last)
-    with _signals_lock:
-        kept = _signals_kept.get(key)
-        if kept is not None:
-            _signals_kept.move_to_end(key)
-            return kept
-    signals = _signals_compute(text=text, last=last)
-    with _signals_lock:
-        _signals_kept[key] = signals
-        while len(_signals_kept) > _SIGNALS_KEPT:
-            _signals_kept.popitem(last=False)
+    signals = _signals_kept.get(key)
+    if signals is None:
+        signals = _signals_compute(text=text, last=last)
+        _signals_kept.put(key, signals)
     return signals
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from simulations.personas.signals import ACT_NAMES, dialogue_act_vector
 from simulations.personas.vectors import text_vectors
+from trainer_app.kept_results import KeptResults
 
 # Combined score (see ``_topic_scores``) below which an utterance is off-script.
 # Calibrated on held-out trainee lines (tests/simulations/personas/data):
@@ -89,9 +90,7 @@ def normalise_line(text: str) -> str:
     return re.sub(r"\W+", " ", (text or "").lower()).strip()
 
 
-_hash_lock = threading.Lock()
-_hashes: OrderedDict[int, tuple[dict, str]] = OrderedDict()  # id(persona) -> (that very dict, its script's hash)
-_HASHES_SIZE = 64
+_hashes: KeptResults[int, tuple[dict, str]] = KeptResults(size=64)  # id(persona) -> (that very dict, its hash)
 
 
 def script_content_hash(*, persona: dict) -> str:
@@ -102,19 +101,12 @@ def script_content_hash(*, persona: dict) -> str:
     on this machine, and the reply runner's persona dicts are kept per scenario version
     (``selectors.scenario_versions.scenario_version_cached``). Persona dicts are read-only snapshots (a scenario
     version's); a changed script is a new dict."""
-    key = id(persona)
-    with _hash_lock:
-        entry = _hashes.get(key)
-        if entry is not None and entry[0] is persona:
-            _hashes.move_to_end(key)
-            return entry[1]
+    entry = _hashes.get(id(persona))
+    if entry is not None and entry[0] is persona:
+        return entry[1]
     payload = json.dumps(persona.get("script") or [], sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
-    with _hash_lock:
-        _hashes[key] = (persona, digest)
-        _hashes.move_to_end(key)
-        while len(_hashes) > _HASHES_SIZE:
-            _hashes.popitem(last=False)
+    _hashes.put(id(persona), (persona, digest))
     return digest
 
 
@@ -237,9 +229,7 @@ def topic_candidates(*, text: str) -> list[str]:
     return list(dict.fromkeys([text, *segments]))
 
 
-_match_lock = threading.Lock()
-_matches: OrderedDict[tuple, TopicMatch] = OrderedDict()
-_MATCHES_SIZE = 256
+_matches: KeptResults[tuple, TopicMatch] = KeptResults(size=256)
 
 
 def persona_topic_match(
@@ -260,16 +250,10 @@ def persona_topic_match(
         str(persona.get("slug", "")), script_content_hash(persona=persona), text, threshold,
         tuple(str(h.get("text", "")) for h in reversed(history or []) if h.get("speaker") == "persona")[:RECENT_TURNS],
     )
-    with _match_lock:
-        match = _matches.get(key)
-        if match is not None:
-            _matches.move_to_end(key)
-            return match
-    match = _topic_match(persona=persona, text=text, threshold=threshold, history=history)
-    with _match_lock:
-        _matches[key] = match
-        while len(_matches) > _MATCHES_SIZE:
-            _matches.popitem(last=False)
+    match = _matches.get(key)
+    if match is None:
+        match = _topic_match(persona=persona, text=text, threshold=threshold, history=history)
+        _matches.put(key, match)
     return match
 
 

@@ -11,35 +11,25 @@ process (tests edit one in place) is dropped from the cache.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from django.db.models.signals import post_delete, post_save
 
 from simulations.models import ScenarioVersion
+from trainer_app.kept_results import KeptResults
 
-_lock = threading.Lock()
-_versions: OrderedDict[int, ScenarioVersion] = OrderedDict()
-_SIZE = 256  # versions played recently; one is ~100-200 KB of Python objects
+# versions played recently; one is ~100-200 KB of Python objects
+_versions: KeptResults[int, ScenarioVersion] = KeptResults(size=256)
 
 
 def scenario_version_cached(*, version_id: int) -> ScenarioVersion:
-    with _lock:
-        version = _versions.get(version_id)
-        if version is not None:
-            _versions.move_to_end(version_id)
-            return version
-    version = ScenarioVersion.objects.get(pk=version_id)
-    with _lock:
-        _versions[version_id] = version
-        while len(_versions) > _SIZE:
-            _versions.popitem(last=False)
+    version = _versions.get(version_id)
+    if version is None:
+        version = ScenarioVersion.objects.get(pk=version_id)
+        _versions.put(version_id, version)
     return version
 
 
 def _forget(sender, instance: ScenarioVersion, **kwargs) -> None:
-    with _lock:
-        _versions.pop(instance.pk, None)
+    _versions.discard(instance.pk)
 
 
 post_save.connect(_forget, sender=ScenarioVersion, dispatch_uid="simulations.scenario_version_cached.save")

@@ -18,6 +18,7 @@ import yaml
 from trainer_app.engines import embedding_export, embeddings
 from trainer_app.engines.embedding_files import cache_entry
 from trainer_app.engines.embedding_onnx import OnnxSentenceEncoder
+from trainer_app.kept_results import KeptResults
 
 REPO = Path(__file__).resolve().parents[3]
 PACKS = sorted((REPO / "simulations" / "starter_packs").glob("*.yaml"))
@@ -156,8 +157,8 @@ def test_persona_topic_choices_and_signals_agree_with_float(encoders, monkeypatc
         monkeypatch.setattr(vectors, "_cache", OrderedDict())
         monkeypatch.setattr(topics, "_cache", OrderedDict())
         monkeypatch.setattr(signals, "_proto", {})
-        monkeypatch.setattr(signals, "_signals_kept", OrderedDict())  # scores kept per encoder too
-        monkeypatch.setattr(topics, "_matches", OrderedDict())
+        monkeypatch.setattr(signals, "_signals_kept", KeptResults(size=256))  # scores kept per encoder too
+        monkeypatch.setattr(topics, "_matches", KeptResults(size=256))
         picked = []
         for persona in personas:
             lines = [*_strings(probes["kinds"].get(persona.get("kind"), {}), []),
