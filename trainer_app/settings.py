@@ -333,12 +333,16 @@ REPLY_RUNNER_THREADS = env.int("REPLY_RUNNER_THREADS", default=16)
 REPLY_RUNNER_DB_THREADS = env.int("REPLY_RUNNER_DB_THREADS", default=4)
 REPLY_RUNNER_QUEUE_MAX = env.int("REPLY_RUNNER_QUEUE_MAX", default=64)
 REPLY_ADMISSION_MAX_WAIT_S = env.float("REPLY_ADMISSION_MAX_WAIT_S", default=2.0)
-# ... and while the median delay from receipt to reply start of the last REPLY_ADMISSION_WINDOW_S seconds' turns
-# (5 at least) is above it; 0 turns that check off.
+# ... and while the REPLY_ADMISSION_START_QUANTILE quantile (0.5: the median) of the delays from receipt to reply
+# start of the last REPLY_ADMISSION_WINDOW_S seconds' turns (5 at least) is above REPLY_ADMISSION_MAX_START_S;
+# a window of 0 turns that check off.
 REPLY_ADMISSION_WINDOW_S = env.float("REPLY_ADMISSION_WINDOW_S", default=5.0)
+REPLY_ADMISSION_MAX_START_S = env.float("REPLY_ADMISSION_MAX_START_S", default=0.25)
+REPLY_ADMISSION_START_QUANTILE = env.float("REPLY_ADMISSION_START_QUANTILE", default=0.5)
 # ... and while this many admitted turns per web process wait for their reply to start (0: no limit).
-# 8 x ~45 ms of this process's CPU per turn start keeps an admitted turn's start under ~0.4 s.
-REPLY_ADMISSION_MAX_STARTING = env.int("REPLY_ADMISSION_MAX_STARTING", default=8)
+# 16 x ~10 ms of this process's CPU per turn start keeps an admitted turn's start under ~0.25 s (8 refused
+# turns at 50 turns/s with a first-reply p95 of 120-140 ms: measured in docs/performance.md, session 9).
+REPLY_ADMISSION_MAX_STARTING = env.int("REPLY_ADMISSION_MAX_STARTING", default=16)
 # Streamed reply chunks after the first are sent at most this often, batched into one frame.
 REPLY_CHUNK_BATCH_S = env.float("REPLY_CHUNK_BATCH_S", default=0.05)
 # Load the persona engines and build every scenario's indexes before the web process serves

@@ -35,8 +35,10 @@ A turn is refused before anything is stored, with a visible message, when the
 generation queue is full (``REPLY_RUNNER_QUEUE_MAX`` jobs waiting for a thread)
 or its oldest job (or database call) has waited longer than
 ``REPLY_ADMISSION_MAX_WAIT_S``, or the median delay from receipt to reply start
-of the last ``REPLY_ADMISSION_WINDOW_S`` seconds' turns is above it (a saturated
-CPU slows every running reply at once, with nothing queued), or
+of the last ``REPLY_ADMISSION_WINDOW_S`` seconds' turns (another quantile with
+``REPLY_ADMISSION_START_QUANTILE``) is above ``REPLY_ADMISSION_MAX_START_S``, the
+start budget of a turn (a saturated CPU slows every running reply at once, with
+nothing queued), or
 ``REPLY_ADMISSION_MAX_STARTING`` admitted turns are still on their way to their
 reply's start (a concurrency limit: it engages at the first burst, before any
 late start has been seen; the window above only learns once replies are late): the
@@ -152,14 +154,20 @@ class _RecentLatency:
             if len(self._samples) > 10_000:  # bounded whatever the window
                 self._samples.popleft()
 
-    def median_s(self, *, window_s: float) -> float | None:
-        """The median of the last ``window_s`` seconds' delays; None with fewer than ``min_samples``."""
+    def quantile_s(self, q: float, *, window_s: float) -> float | None:
+        """The ``q`` quantile (0.5: the median) of the last ``window_s`` seconds' delays; None with fewer
+        than ``min_samples``."""
         with self._lock:
             now = time.monotonic()
             while self._samples and self._samples[0][0] < now - window_s:
                 self._samples.popleft()
             values = sorted(latency for _, latency in self._samples)
-        return values[len(values) // 2] if len(values) >= self.min_samples else None
+        if len(values) < self.min_samples:
+            return None
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    def median_s(self, *, window_s: float) -> float | None:
+        return self.quantile_s(0.5, window_s=window_s)
 
 
 class _GroupPusher:
@@ -364,12 +372,14 @@ class ReplyRunner:
         """A turn is refused when replies are queued too long, or start too late."""
         max_wait = settings.REPLY_ADMISSION_MAX_WAIT_S
         window = settings.REPLY_ADMISSION_WINDOW_S
-        recent = self.start_delays.median_s(window_s=window) if window > 0 else None
+        recent = (
+            self.start_delays.quantile_s(settings.REPLY_ADMISSION_START_QUANTILE, window_s=window) if window > 0 else None
+        )
         if (
             self.replies.waiting() >= settings.REPLY_RUNNER_QUEUE_MAX
             or self.replies.oldest_wait_s() > max_wait
             or self.db.oldest_wait_s() > max_wait
-            or (recent is not None and recent > max_wait)
+            or (recent is not None and recent > settings.REPLY_ADMISSION_MAX_START_S)
             or 0 < settings.REPLY_ADMISSION_MAX_STARTING <= self.starting
         ):
             return TurnRejected("overloaded", OVERLOADED_MESSAGE)

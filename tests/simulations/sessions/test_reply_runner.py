@@ -106,11 +106,12 @@ def test_recent_start_delays_need_a_few_samples_and_forget_old_ones(monkeypatch)
     assert delays.median_s(window_s=5.0) is None  # two turns say nothing yet
     delays.record(3.0)
     assert delays.median_s(window_s=5.0) == 3.0
+    assert delays.quantile_s(0.9, window_s=5.0) == 4.0 and delays.quantile_s(0.0, window_s=5.0) == 0.1
     clock[0] += 5.1  # every sample is older than the window
     assert delays.median_s(window_s=5.0) is None
 
 
-@override_settings(REPLY_ADMISSION_MAX_WAIT_S=2.0, REPLY_ADMISSION_WINDOW_S=5.0)
+@override_settings(REPLY_ADMISSION_MAX_START_S=2.0, REPLY_ADMISSION_START_QUANTILE=0.5, REPLY_ADMISSION_WINDOW_S=5.0)
 async def test_replies_starting_late_make_the_runner_refuse_new_turns_until_they_recover(setup, monkeypatch):
     """A saturated CPU slows every running reply with nothing queued: the delay to reply start is the signal."""
     runner = reply_runner()
@@ -133,6 +134,25 @@ async def test_replies_starting_late_make_the_runner_refuse_new_turns_until_they
         assert runner.admission_refusal() is None
     runner.start_delays._samples.clear()
     await page.disconnect()
+
+
+@override_settings(REPLY_ADMISSION_MAX_WAIT_S=2.0, REPLY_ADMISSION_WINDOW_S=5.0, REPLY_ADMISSION_MAX_START_S=0.25,
+                   REPLY_ADMISSION_START_QUANTILE=0.9)
+def test_the_start_delay_budget_is_its_own_and_judges_the_slow_tail():
+    """Queued work may wait up to MAX_WAIT_S, but a reply must start within MAX_START_S for most turns."""
+    runner = reply_runner()
+    runner.start_delays._samples.clear()
+    try:
+        for delay in [0.05] * 8 + [0.2]:
+            runner.start_delays.record(delay)
+        assert runner.admission_refusal() is None  # nine of ten start fast enough
+        runner.start_delays.record(0.4)
+        runner.start_delays.record(0.4)  # the slowest tenth now starts after the 0.25 s budget
+        assert runner.admission_refusal().code == "overloaded"
+        with override_settings(REPLY_ADMISSION_START_QUANTILE=0.5):  # the median still starts in time
+            assert runner.admission_refusal() is None
+    finally:
+        runner.start_delays._samples.clear()
 
 
 @override_settings(REPLY_ADMISSION_MAX_STARTING=1)

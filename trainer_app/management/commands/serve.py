@@ -6,9 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 # How long the processes get to stop on their own (SIGTERM) before what is left of them is killed, and
 # how long of that uvicorn waits for open websockets before closing them.
@@ -66,6 +67,23 @@ def processes_stop(procs: list[subprocess.Popen], *, grace_s: float = STOP_GRACE
             p.wait(timeout=5)
 
 
+def worker_priority_lowering(*, nice: int, policy: str) -> Callable[[], None] | None:
+    """What the feedback worker runs before it starts: a nice value (still a share of a busy CPU), and with
+    policy "idle" Linux's SCHED_IDLE too (it runs only on a CPU nothing else wants; None: web priority)."""
+    if policy not in ("normal", "idle"):
+        raise CommandError(f"WORKER_SCHED_POLICY must be 'normal' or 'idle', not {policy!r}")
+    if nice <= 0 and policy == "normal":
+        return None
+
+    def lower() -> None:
+        if nice > 0:
+            os.nice(nice)
+        if policy == "idle":
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+    return lower
+
+
 class Command(BaseCommand):
     help = "Run the ASGI web server (HTTP + websockets) and Celery workers: speech, and live feedback + analysis."
 
@@ -87,8 +105,11 @@ class Command(BaseCommand):
         # then the persona's reply) is part of the conversation and runs at the web's priority. Live
         # feedback and analysis run at a lower CPU priority, so on a busy machine they wait and the
         # conversation does not (measured: 100 sessions on 2 cores, reply p95 ~900 ms when feedback
-        # shared the web's priority, ~75 ms at nice 10). They still get every idle cycle.
-        # WORKER_NICE=0 gives them the same priority.
+        # shared the web's priority, ~75 ms at nice 10). A nice value still takes a share of a busy
+        # CPU; Linux's SCHED_IDLE (WORKER_SCHED_POLICY=idle, the default) takes none, and capacity went
+        # from 50 to 75 turns/s (docs/performance.md, session 9). They still get every idle cycle, and
+        # what waits is durable (the outbox and its sweep). WORKER_NICE=0 WORKER_SCHED_POLICY=normal
+        # gives them the same priority.
         def worker(queues: str, name: str, concurrency: int, *extra: str) -> list[str]:
             return [
                 os.path.join(bin_dir, "celery"), "-A", "trainer_app", "worker", "--pool", "threads",
@@ -99,8 +120,8 @@ class Command(BaseCommand):
         # The feedback worker also runs Celery beat (the periodic live-feedback sweep, settings.CELERY_BEAT_SCHEDULE).
         beat = ["--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
 
-        nice = int(os.environ.get("WORKER_NICE", "10"))
-        lower = (lambda: os.nice(nice)) if nice > 0 else None
+        lower = worker_priority_lowering(nice=int(os.environ.get("WORKER_NICE", "10")),
+                                         policy=os.environ.get("WORKER_SCHED_POLICY", "idle"))
         procs = [
             process_start(worker("realtime,analysis", "feedback", worker_concurrency, *beat), preexec_fn=lower),  # noqa: PLW1509
             # Three threads: a recording's diarization and ASR stages run side by side (two threads), and a

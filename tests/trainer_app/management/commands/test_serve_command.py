@@ -76,7 +76,51 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
         assert int(args[args.index("--timeout-graceful-shutdown") + 1]) < STOP_GRACE_S
 
 
-def test_worker_nice_zero_keeps_equal_priority(launched, monkeypatch):
+def test_worker_nice_zero_and_the_normal_policy_keep_equal_priority(launched, monkeypatch):
     monkeypatch.setenv("WORKER_NICE", "0")
+    monkeypatch.setenv("WORKER_SCHED_POLICY", "normal")
     call_command("serve", "--port", "8765")
     assert all(p.kwargs.get("preexec_fn") is None for p in launched)
+
+
+def _run_in_child(fn) -> tuple[int, int]:
+    """Run a pre-exec function in a forked child; return the child's (nice, scheduling policy)."""
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            fn()
+            os.write(write, f"{os.nice(0)} {os.sched_getscheduler(0)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    nice, policy = os.read(read, 100).decode().split()
+    os.close(read)
+    return int(nice), int(policy)
+
+
+def test_the_feedback_worker_can_run_only_on_a_cpu_nothing_else_wants():
+    import os
+
+    from django.core.management.base import CommandError
+
+    from trainer_app.management.commands.serve import worker_priority_lowering
+
+    base = os.nice(0)
+    assert worker_priority_lowering(nice=0, policy="normal") is None
+    assert _run_in_child(worker_priority_lowering(nice=10, policy="normal")) == (min(19, base + 10), os.SCHED_OTHER)
+    assert _run_in_child(worker_priority_lowering(nice=10, policy="idle")) == (min(19, base + 10), os.SCHED_IDLE)
+    assert _run_in_child(worker_priority_lowering(nice=0, policy="idle"))[1] == os.SCHED_IDLE
+    with pytest.raises(CommandError, match="WORKER_SCHED_POLICY"):
+        worker_priority_lowering(nice=10, policy="background")
+
+
+def test_the_sched_policy_reaches_the_feedback_worker_only(launched, monkeypatch):
+    monkeypatch.setenv("WORKER_NICE", "0")
+    monkeypatch.setenv("WORKER_SCHED_POLICY", "idle")
+    call_command("serve", "--port", "8765")
+    lowered = [p for p in launched if p.kwargs.get("preexec_fn") is not None]
+    assert len(lowered) == 1 and _queues(lowered[0]) == "realtime,analysis"
