@@ -1,4 +1,6 @@
-"""Start the app's real processes (daphne, a Celery worker) against the test database."""
+"""Start the app's real processes (the web server, a Celery worker) against the test database, and stop
+them as `manage.py serve` does: each leads a process group of its own, and the stop reaches the whole group
+(a worker's embedded beat, uvicorn's children), so nothing a test started outlives it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from trainer_app.management.commands.serve import web_command
+from trainer_app.management.commands.serve import process_start, processes_stop, web_command
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -58,7 +60,7 @@ def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | 
 
 def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Popen:
     log = log_path.open("ab")
-    proc = subprocess.Popen(  # noqa: S603
+    proc = process_start(
         web_command(host="127.0.0.1", port=port, workers=1),  # the server `make run` uses
         cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
@@ -79,7 +81,7 @@ def start_worker(
     workers running at once need two names."""
     log = log_path.open("ab")
     beat_args = ["--beat", "--schedule", str(log_path.with_suffix(".beat-schedule"))] if beat else []
-    return subprocess.Popen(  # noqa: S603
+    return process_start(
         [str(BIN / "celery"), "-A", "trainer_app", "worker", "--pool", "threads", "--concurrency", "4",
          "-Q", queues, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
          "--hostname", f"{name}-{os.getpid()}@%h", *beat_args],
@@ -104,11 +106,6 @@ def wait_for_worker(proc: subprocess.Popen, *, timeout: float = 60.0, name: str 
 
 
 def stop(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """SIGTERM, then after ``timeout`` SIGKILL of everything left in the process's group."""
+    processes_stop([proc], grace_s=timeout)
 
