@@ -176,7 +176,7 @@ class App:
         out: dict[str, list] = {}
         for child in psutil.Process(self.proc.pid).children():
             cmd = " ".join(child.cmdline())
-            if "daphne" in cmd or "uvicorn" in cmd:
+            if "daphne" in cmd or "uvicorn" in cmd or "trainer_app.web_server" in cmd:
                 out.setdefault("web", []).append(child)
             elif "celery" in cmd:
                 out.setdefault("worker", []).append(child)
@@ -197,8 +197,8 @@ class App:
         return out
 
     def web_processes(self) -> list[dict]:
-        """Each process of the web server that serves (uvicorn's worker processes; the server process
-        itself when it runs alone): pid, resident MB, and whether PyTorch / ONNX Runtime are mapped."""
+        """Each process of the web tier that serves (serve's web processes; the worker processes of a
+        server that forks its own): pid, resident MB, and whether PyTorch / ONNX Runtime are mapped."""
         import psutil
 
         roots = self.processes().get("web", [])

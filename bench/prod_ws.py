@@ -1,7 +1,7 @@
 """prod_ws_p95_ms and its companions: websocket load on the production topology.
 
 The app runs as in production (``DJANGO_ENV=production``, ``manage.py serve``): PostgreSQL;
-Redis as Celery broker, channel layer (channels_redis) and cache; 2 uvicorn web processes
+Redis as Celery broker, channel layer (channels_redis) and cache; 2 web processes
 (``WEB_WORKERS``); the live-feedback worker (realtime + analysis queues, with beat) and the
 speech worker, each its own process. ``BENCH_PROD_WS_CLIENTS`` (300) pages, each its own
 trainee and session (scripted persona, mixed CBT / DEAR MAN / MI starter scenarios, live
@@ -115,8 +115,9 @@ def process_groups(app: App) -> dict[str, list]:
     procs = app.processes()
     web = procs.get("web", [])
     out: dict[str, list] = {"web": web}
+    # serve's web processes are its own children; a server that forks its workers has them one level down
     children = [c for root in web for c in root.children() if "resource_tracker" not in " ".join(c.cmdline())]
-    for i, child in enumerate(sorted(children, key=lambda p: p.pid)):
+    for i, child in enumerate(sorted(children or web, key=lambda p: p.pid)):
         out[f"web_process_{i}"] = [child]
     for worker in procs.get("worker", []):
         cmd = " ".join(worker.cmdline())
@@ -132,13 +133,18 @@ def process_groups(app: App) -> dict[str, list]:
 
 
 def rss_by_process(app: App) -> dict[str, float]:
-    """MB per process of the app: each web process (and the uvicorn parent), each worker (with its children)."""
+    """MB per process of the app: each web process (and a forking server's parent), each worker (with its
+    children)."""
     import psutil
 
     out = {}
-    for name, roots in process_groups(app).items():
+    groups = process_groups(app)
+    web_processes = {p.pid for name, procs in groups.items() if name.startswith("web_process_") for p in procs}
+    for name, roots in groups.items():
         if name in ("postgres_backends", "redis_server"):
             continue
+        if name == "web" and {p.pid for p in roots} <= web_processes:
+            continue  # serve's web processes are the roots: counted one by one already
         total = 0
         for root in roots:
             tree = [root] if name == "web" else [root, *root.children(recursive=True)]
@@ -377,8 +383,8 @@ def _figures(*, clients, session_ids, families, run_info, engine, offline, rss_i
     worker_cpu_per_feedback = round(1000 * cpu_all.get("feedback_worker", 0.0) / len(feedback), 1) if feedback else None
     fb_db = dict(AssessmentRequest.objects.filter(turn__session_id__in=session_ids).values_list("status")
                  .annotate(n=Count("pk")))
-    topology = (f"DJANGO_ENV=production, manage.py serve: {WEB_WORKERS} uvicorn processes, feedback worker "
-                "(realtime+analysis, threads, beat, WORKER_NICE) and speech worker; PostgreSQL; Redis (broker, "
+    topology = (f"DJANGO_ENV=production, manage.py serve: {WEB_WORKERS} web processes, feedback worker "
+                "(realtime+analysis, threads, beat, WORKER_SCHED_POLICY + WORKER_NICE) and speech worker; PostgreSQL; Redis (broker, "
                 "channels_redis, cache)")
     load = {"clients": len(clients), "interval_s": INTERVAL_S, "duration_s": DURATION_S,
             "turns_per_s": round(rate, 1), "turns_sent": sent_n, "turns_accepted": accepted}

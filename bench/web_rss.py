@@ -1,7 +1,7 @@
 """web_rss_mb: resident memory of each web process after a websocket load, side by side with the
 web process of the path before (sentence embeddings on PyTorch in the web process).
 
-The app is started as `make run` starts it (`manage.py serve`: two uvicorn worker processes, the
+The app is started as `make run` starts it (`manage.py serve`: two web processes, the
 Celery workers), twice on the same database, one after the other:
 - value: the default (``EMBEDDINGS_RUNTIME=onnx``): the web processes encode with ONNX Runtime and
   ``tokenizers`` and load no PyTorch;

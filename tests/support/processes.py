@@ -61,7 +61,7 @@ def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | 
 def start_web(*, port: int, log_path: Path, **extra_env: str) -> subprocess.Popen:
     log = log_path.open("ab")
     proc = process_start(
-        web_command(host="127.0.0.1", port=port, workers=1),  # the server `make run` uses
+        web_command(host="127.0.0.1", port=port),  # one web process as `make run` starts them
         cwd=REPO, env=process_env(ENGINES_WARM_ON_START="1", **extra_env), stdout=log, stderr=subprocess.STDOUT,
     )
     try:

@@ -11,30 +11,26 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from trainer_app.web_server import port_in_use
+
 # How long the processes get to stop on their own (SIGTERM) before what is left of them is killed, and
 # how long of that uvicorn waits for open websockets before closing them.
 STOP_GRACE_S = 15.0
 WEB_STOP_GRACE_S = 10
 
 
-def web_command(*, host: str, port: int, workers: int = 2) -> list[str]:
-    """The ASGI server command line; tests start the web tier with it too."""
-    bin_dir = os.path.dirname(sys.executable)
+def web_command(*, host: str, port: int) -> list[str]:
+    """One web process's command line; serve starts WEB_WORKERS of them on one port, and tests start one."""
     if os.environ.get("WEB_SERVER", "uvicorn") == "daphne":
+        bin_dir = os.path.dirname(sys.executable)
         return [os.path.join(bin_dir, "daphne"), "-b", host, "-p", str(port), "trainer_app.asgi:application"]
-    # One Python process is held to one core by the GIL; several uvicorn worker
-    # processes share the port so the web tier can use every core. The lifespan
-    # start-up warms the engines before a process serves (trainer_app/asgi.py).
-    # No per-message deflate: a streamed reply's frames are tens of bytes, and
-    # compressing each one cost the event loop more than it saved on the wire.
-    # A stopping process waits WEB_STOP_GRACE_S for open sockets and requests, then closes them and runs
-    # the lifespan shutdown itself, before serve's SIGKILL (STOP_GRACE_S) would cut it short.
-    return [
-        os.path.join(bin_dir, "uvicorn"), "trainer_app.asgi:application", "--host", host, "--port", str(port),
-        "--workers", str(workers), "--ws", "websockets", "--ws-per-message-deflate", "false",
-        "--lifespan", "on", "--no-access-log", "--log-level", "warning",
-        "--timeout-graceful-shutdown", str(WEB_STOP_GRACE_S),
-    ]
+    # One Python process is held to one core by the GIL; several web processes share the port (each its
+    # own SO_REUSEPORT socket: trainer_app/web_server.py says why) so the web tier can use every core. The
+    # lifespan start-up warms the engines before a process serves (trainer_app/asgi.py). A stopping
+    # process waits WEB_STOP_GRACE_S for open sockets and requests, then closes them and runs the
+    # lifespan shutdown itself, before serve's SIGKILL (STOP_GRACE_S) would cut it short.
+    return [sys.executable, "-m", "trainer_app.web_server", "--host", host, "--port", str(port),
+            "--timeout-graceful-shutdown", str(WEB_STOP_GRACE_S)]
 
 
 def process_start(args: list[str], **kwargs) -> subprocess.Popen:
@@ -84,6 +80,34 @@ def worker_priority_lowering(*, nice: int, policy: str) -> Callable[[], None] | 
     return lower
 
 
+class WebProcesses:
+    """``count`` web processes on one port; one that exits is started again (its sessions' pages
+    reconnect to the others meanwhile), unless it keeps exiting right after its start."""
+
+    QUICK_EXIT_S = 30.0  # an exit this soon after a start counts as a failing start
+    QUICK_EXITS_MAX = 3
+
+    def __init__(self, *, command: list[str], env: dict, count: int):
+        self.command, self.env = command, env
+        self.procs = [process_start(command, env=env) for _ in range(max(1, count))]
+        self.started_at = [time.monotonic()] * len(self.procs)
+        self.quick_exits = 0
+
+    def keep_up(self) -> bool:
+        """Restart what exited; False once starts keep failing (serve then stops everything)."""
+        for i, proc in enumerate(self.procs):
+            if proc.poll() is None:
+                continue
+            quick = time.monotonic() - self.started_at[i] < self.QUICK_EXIT_S
+            self.quick_exits = self.quick_exits + 1 if quick else 0
+            if self.quick_exits >= self.QUICK_EXITS_MAX:
+                return False
+            processes_stop([proc])  # whatever it left in its group
+            self.procs[i] = process_start(self.command, env=self.env)
+            self.started_at[i] = time.monotonic()
+        return True
+
+
 class Command(BaseCommand):
     help = "Run the ASGI web server (HTTP + websockets) and Celery workers: speech, and live feedback + analysis."
 
@@ -93,6 +117,9 @@ class Command(BaseCommand):
         parser.add_argument("--worker-concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "4")))
 
     def handle(self, *args, host: str, port: int, worker_concurrency: int, **options):
+        if port_in_use(host=host, port=port):
+            raise CommandError(f"{host}:{port} is in use (another server, or a web process of an earlier run still "
+                               "alive); stop it or choose another port (PORT=...)")
         bin_dir = os.path.dirname(sys.executable)
         # The ONNX export of the embedding model is made here, in its own process, before the web and the
         # workers start: they load it with ONNX Runtime, and the web process never loads PyTorch.
@@ -100,7 +127,8 @@ class Command(BaseCommand):
                                   check=False)
         if exported.returncode != 0:
             self.stderr.write("embedding export failed; the processes will say why on /healthz")
-        web = web_command(host=host, port=port, workers=int(os.environ.get("WEB_WORKERS", "2")))
+        web = web_command(host=host, port=port)
+        web_env = {**os.environ, "ENGINES_WARM_ON_START": "1"}
         # Two workers, threads sharing one copy of each loaded model. Speech (voice turns: transcription,
         # then the persona's reply) is part of the conversation and runs at the web's priority. Live
         # feedback and analysis run at a lower CPU priority, so on a busy machine they wait and the
@@ -127,8 +155,8 @@ class Command(BaseCommand):
             # Three threads: a recording's diarization and ASR stages run side by side (two threads), and a
             # voice turn still finds a free one instead of waiting behind them.
             process_start(worker("speech", "speech", 3)),
-            process_start(web, env={**os.environ, "ENGINES_WARM_ON_START": "1"}),
         ]
+        webs = WebProcesses(command=web, env=web_env, count=int(os.environ.get("WEB_WORKERS", "2")))
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")
         stopping = False
@@ -140,13 +168,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            while not stopping and all(p.poll() is None for p in procs):
+            while not stopping and all(p.poll() is None for p in procs) and webs.keep_up():
                 time.sleep(0.5)
         finally:
             # Each process leads its own group, so Ctrl-C at a terminal reaches only this command: it
             # stops them here, in order, and nothing they started outlives it.
-            processes_stop(procs)
-        failed = [p.args[0] for p in procs if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
+            processes_stop([*procs, *webs.procs])
+        failed = [p.args[0] for p in [*procs, *webs.procs]
+                  if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
         if failed:
             self.stderr.write(f"stopped because a process exited: {', '.join(failed)}")
             sys.exit(1)

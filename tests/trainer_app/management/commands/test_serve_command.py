@@ -55,8 +55,9 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     workers = [p for p in launched if "celery" in p.args[0] and "worker" in p.args]
     beat = [p for p in launched if "celery" in p.args[0] and "--beat" in p.args]
     assert len(beat) == 1  # one beat sends the periodic tasks (feedback sweep, retention purge)
-    web = [p for p in launched if "uvicorn" in p.args[0] or "daphne" in p.args[0]]
-    assert len(web) == 1 and web[0].kwargs["env"]["ENGINES_WARM_ON_START"] == "1"
+    web = [p for p in launched if "trainer_app.web_server" in p.args or "daphne" in p.args[0]]
+    # WEB_WORKERS (2) web processes, each on its own socket of the port (trainer_app/web_server.py)
+    assert len(web) == 2 and all(p.kwargs["env"]["ENGINES_WARM_ON_START"] == "1" for p in web)
     by_queue = {_queues(p): p for p in workers}
     assert set(by_queue) == {"realtime,analysis", "speech"}
     assert by_queue["realtime,analysis"].kwargs.get("preexec_fn") is not None  # niced
@@ -71,7 +72,7 @@ def test_starts_web_a_speech_worker_and_a_lower_priority_feedback_worker(launche
     # each long-running process leads a process group of its own: stopping serve stops all it started
     assert all(p.kwargs.get("process_group") == 0 for p in [*workers, *web])
     # uvicorn closes what is still open and runs its lifespan shutdown before serve's SIGKILL would
-    if "uvicorn" in web[0].args[0]:
+    if "trainer_app.web_server" in web[0].args:
         args = web[0].args
         assert int(args[args.index("--timeout-graceful-shutdown") + 1]) < STOP_GRACE_S
 
