@@ -15,9 +15,9 @@ from simulations.personas.signals import _signals_compute
 from simulations.personas.state import persona_state_initial
 from simulations.personas.vector_store import VectorStore, persona_vector_store
 from simulations.services.persona_replies import _reply_vector_warm
+from tests.simulations.personas.persona_dicts import starter_persona
 from trainer_app.engines import embeddings
 from trainer_app.engines.embeddings import EMBEDDING_DIM, embed_fast
-from tests.simulations.personas.persona_dicts import starter_persona
 
 
 def _memory_forget() -> None:
