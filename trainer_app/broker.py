@@ -59,6 +59,7 @@ def _sqlite_pragmas(dbapi_connection, _connection_record) -> None:
 class Channel(SQLAlchemyChannel):
     _queue_ids: dict[str, int] | None = None
     _consumer = None  # this channel's own DBAPI connection for taking messages (SQLite only)
+    _publisher = None  # ...and for publishing them (SQLite only)
     _empty_at: dict[str, tuple[int, float]] | None = None  # queue -> (data_version, monotonic) when found empty
 
     def _engine_from_config(self):
@@ -81,16 +82,35 @@ class Channel(SQLAlchemyChannel):
         per channel instead of per publish (queues are created, never removed, by this transport).
 
         perf: kombu queried the queue row and flushed an ORM unit of work on every publish, ~65 % of
-        ``apply_async``'s CPU: the web process publishes one assessment per trainee turn."""
-        insert = self.message_cls.__table__.insert().values(
-            queue_id=self._queue_id(queue), payload=dumps(payload), visible=True, version=1
-        )
+        ``apply_async``'s CPU: the web process publishes one assessment per trainee turn. On SQLite
+        the INSERT runs on the channel's own driver connection in autocommit (the statement is its
+        own transaction): building, compiling and committing it through SQLAlchemy's session was
+        another ~40 % of what was left (0.59 → 0.37 ms per ``apply_async``, uncontended)."""
+        queue_id = self._queue_id(queue)
+        body = dumps(payload)
+        if self._open()[0].dialect.name == "sqlite":
+            table = self.message_cls.__tablename__
+            self._publisher_connection().execute(
+                f"INSERT INTO {table} (visible, payload, version, queue_id) VALUES (1, ?, 1, ?)",  # noqa: S608 - our table name
+                (body, queue_id),
+            )
+            return
+        insert = self.message_cls.__table__.insert().values(queue_id=queue_id, payload=body, visible=True, version=1)
         try:
             self.session.execute(insert)
             self.session.commit()
         except OperationalError:
             self.session.rollback()
             raise
+
+    def _publisher_connection(self):
+        """The channel's own connection for publishing, in autocommit, opened on the first publish."""
+        if self._publisher is None:
+            engine, _ = self._open()
+            publisher = engine.raw_connection()
+            publisher.driver_connection.isolation_level = None
+            self._publisher = publisher
+        return self._publisher.driver_connection
 
     def _consumer_connection(self):
         """The channel's own connection, in autocommit (each statement its own transaction), opened on
@@ -133,12 +153,14 @@ class Channel(SQLAlchemyChannel):
 
     def close(self):
         super().close()
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                consumer.invalidate()  # closed, not handed back to the pool in autocommit
-            except Exception:  # closing anyway
-                logger.debug("broker: closing the consumer connection failed", exc_info=True)
+        for name in ("_consumer", "_publisher"):
+            connection = getattr(self, name)
+            setattr(self, name, None)
+            if connection is not None:
+                try:
+                    connection.invalidate()  # closed, not handed back to the pool in autocommit
+                except Exception:  # closing anyway
+                    logger.debug("broker: closing the channel's %s connection failed", name, exc_info=True)
 
 
 class Transport(SQLAlchemyTransport):

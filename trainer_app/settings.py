@@ -358,6 +358,12 @@ EMBEDDINGS_RUNTIME = env.str("EMBEDDINGS_RUNTIME", default="onnx")
 EMBEDDINGS_INT8 = env.bool("EMBEDDINGS_INT8", default=True)
 # Where the ONNX exports live (made by `manage.py export_embeddings`, keyed by the model files' sha256).
 EMBEDDINGS_CACHE_DIR = Path(env.str("EMBEDDINGS_CACHE_DIR", default="") or VAR_DIR / "cache" / "embeddings")
+# The persona's vectors of its own texts (replies, authored lines) kept in one SQLite file in EMBEDDINGS_CACHE_DIR,
+# shared by the machine's processes and kept across restarts: a shaped reply is embedded once per machine, not once
+# per web process (simulations/personas/vector_store.py). Off in tests unless a test turns it on (a store left by an
+# earlier run would answer what a test expects embedded). At most PERSONA_VECTOR_STORE_MAX_ROWS vectors (~1.6 KB each).
+PERSONA_VECTOR_STORE = env.bool("PERSONA_VECTOR_STORE", default=not TESTING)
+PERSONA_VECTOR_STORE_MAX_ROWS = env.int("PERSONA_VECTOR_STORE_MAX_ROWS", default=50000)
 # How long a Python thread may hold the GIL before another may run (CPython's default 5 ms);
 # shorter keeps the web event loop responsive while reply threads compute.
 GIL_SWITCH_INTERVAL_S = env.float("GIL_SWITCH_INTERVAL_S", default=0.0002)

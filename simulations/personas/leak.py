@@ -136,7 +136,7 @@ def leak_check_warm(*, persona: dict) -> None:
     first_name = name.split()[0] if name.strip() else ""
     views = [v for fact in persona_facts_all(persona=persona) for v in _fact_views(_text_of(fact), first_name)]
     if views:
-        text_vectors(texts=views)
+        text_vectors(texts=views, persist=True)
 
 
 def reply_leak_check(

@@ -154,7 +154,7 @@ def _prototype_matrix() -> tuple[np.ndarray, list[str]]:
             if not _proto:
                 labels = [name for name, items in PROTOTYPES.items() for _ in items]
                 texts = [t for items in PROTOTYPES.values() for t in items]
-                _proto["matrix"] = text_vectors(texts=texts)
+                _proto["matrix"] = text_vectors(texts=texts, persist=True)
                 _proto["labels"] = labels
     return _proto["matrix"], _proto["labels"]
 

@@ -145,7 +145,7 @@ def _script_index_build(*, key: tuple[str, str], persona: dict) -> ScriptIndex:
     )
     prompts = [(i, str(p)) for i, t in enumerate(topics) for p in t["prompts"]]
     prompt_topic = np.array([i for i, _ in prompts], dtype=np.int64)
-    matrix = text_vectors(texts=[p for _, p in prompts])
+    matrix = text_vectors(texts=[p for _, p in prompts], persist=True)
     centroids = np.zeros((len(topics), matrix.shape[1]), dtype=np.float32)
     acts = np.zeros((len(topics), len(ACT_NAMES)), dtype=np.float32)
     for i in range(len(topics)):

@@ -113,14 +113,17 @@ def _state_compute(*, session: PracticeSession, turn: Turn, history: list[dict])
     return state, True
 
 
-def _reply_vector_warm(text: str) -> None:
+def _reply_vector_warm(text: str, *, persist: bool) -> None:
     """perf: embed the persona's line now, after it was sent, so the next turn's
     signals (reflection against the persona's previous line) find it cached
-    instead of embedding it before the next reply can start."""
+    instead of embedding it before the next reply can start. ``persist``: an
+    authored (scripted) line, kept in the machine's vector store, so another web
+    process (or this one after a restart) saying the same text does not embed it
+    again; an LLM's free text is not kept there."""
     text = (text or "").strip()
     if text:
         try:
-            text_vectors(texts=[text])
+            text_vectors(texts=[text], persist=persist)
         except Exception:  # only a cache fill: the next turn embeds it itself
             logger.debug("reply vector warm-up failed", exc_info=True)
 
@@ -213,7 +216,7 @@ def _stream(
         push(session_events.reply_cancelled_event(trainee_turn_id=turn.pk))
         return None
     push(session_events.reply_done_event(reply=reply))
-    _reply_vector_warm(reply.text)
+    _reply_vector_warm(reply.text, persist=engine.name.startswith("scripted"))
     return reply
 
 

@@ -59,10 +59,12 @@ def test_a_publish_writes_the_row_kombu_writes_with_one_statement_and_delivers_i
             "before_cursor_execute",
             lambda _c, _cur, statement, *args: statements.append(statement),
         )
+        channel._publisher_connection().set_trace_callback(statements.append)  # the INSERT runs on the driver's
         for turn in range(1, 4):
             producer.publish({"turn": turn}, exchange=QUEUE.exchange, routing_key="realtime")
         writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
         assert len(writes) == 3 and all(s.startswith("INSERT INTO kombu_message") for s in writes)
+        channel._publisher_connection().set_trace_callback(None)
         # kombu's own publish, for comparison
         channel._put = lambda queue, payload, **kwargs: KombuChannel._put(channel, queue, payload, **kwargs)
         producer.publish({"kombu": "its own publish"}, exchange=QUEUE.exchange, routing_key="realtime")

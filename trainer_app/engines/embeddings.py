@@ -359,6 +359,16 @@ def embed_fast(texts: list[str] | tuple[str, ...], *, batch_size: int = 64) -> n
     return _fast_encoder().encode(list(texts), batch_size=batch_size)
 
 
+def embed_fast_identity() -> str:
+    """What names ``embed_fast``'s vectors outside this process (a vector store's file): the export entry
+    (the model's weights and configuration) and the graph's file; "" when they cannot be named (PyTorch)."""
+    encoder = _fast_encoder()
+    entry, path = getattr(encoder, "entry", None), getattr(encoder, "path", None)
+    if entry is None or path is None:
+        return ""
+    return f"{entry.key}:{Path(path).name}"
+
+
 def get_model():
     """The sentence-transformers model on PyTorch (loads torch): for commands, training and tests
     that need the model itself. Serving code calls embed / embed_tokens, which may not load torch."""

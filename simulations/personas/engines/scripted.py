@@ -184,7 +184,7 @@ def _reply_index_build(*, key: tuple[str, str], persona: dict) -> tuple[list[tup
         for r in t.get("replies") or []
         if str(r.get("text", "")).strip()
     ]
-    entry = (lines, text_vectors(texts=[line[3] for line in lines]))
+    entry = (lines, text_vectors(texts=[line[3] for line in lines], persist=True))
     with _reply_cache_lock:
         _reply_cache[key] = entry
         while len(_reply_cache) > 256:
