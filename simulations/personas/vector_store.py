@@ -151,10 +151,10 @@ def persona_vector_store() -> VectorStore | None:
 
     from trainer_app.engines.embeddings import EMBEDDING_DIM, embed_fast_identity, embeddings_cache_dir
 
-    if not getattr(settings, "PERSONA_VECTOR_STORE", True):
+    if not settings.PERSONA_VECTOR_STORE:
         return None
     cache_dir = embeddings_cache_dir()
-    max_rows = int(getattr(settings, "PERSONA_VECTOR_STORE_MAX_ROWS", 50000))
+    max_rows = settings.PERSONA_VECTOR_STORE_MAX_ROWS
     key = (str(cache_dir), max_rows)
     store = _stores.get(key, False)
     if store is not False:
