@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -43,6 +43,7 @@ from feedback.selectors.assessments import (
 )
 from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
+from trainer_app.kept_results import KeptResults
 from trainer_app.leases import lease_renewed
 from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
@@ -154,6 +155,11 @@ def _claim_backlog(*, limit: int, besides: int) -> list[int]:
     return [turn_id for turn_id in candidates if _claim(turn_id=turn_id)]
 
 
+# Turns this process finished as part of another turn's batch (DONE committed: a done row never goes back),
+# so their own messages, which come next, are answered without the claim's UPDATE, a write for nothing.
+_finished_here: KeptResults[int, bool] = KeptResults(size=4096)
+
+
 def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> list[int]:
     """Claim, assess and (when the session wants hints and ``hints``) push one turn's
     assessments; the ids pushed. Nothing to claim (done, or running elsewhere): [].
@@ -164,7 +170,7 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
     feedback is pushed as its own, as it would have been."""
     from feedback.services.assessments import turns_assess
 
-    if not _claim(turn_id=turn_id):
+    if _finished_here.get(turn_id) or not _claim(turn_id=turn_id):
         return []
     held = [turn_id, *_claim_backlog(limit=batch - 1, besides=turn_id)] if hints else [turn_id]
     try:
@@ -192,6 +198,9 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
     AssessmentRequest.objects.filter(turn_id__in=held).update(
         status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
     )
+    if not connection.in_atomic_block:  # committed (inside a caller's transaction, e.g. a test's, it may roll back)
+        for pk in held[1:]:
+            _finished_here.put(pk, True)
     return pushed
 
 

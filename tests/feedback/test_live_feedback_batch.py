@@ -12,7 +12,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.models import Assessment, AssessmentRequest
@@ -111,7 +112,10 @@ def test_a_backlog_is_claimed_with_the_turn_and_each_turn_pushed_as_its_own(push
     assert sorted(push["data"]["turn_id"] for push in pushes) == sorted(ids)  # one push per turn
     assert sorted(pushed) == sorted(Assessment.objects.filter(turn_id__in=ids).values_list("pk", flat=True))
     for turn_id in ids:  # their own messages arrive later: nothing left to claim
-        assert live.live_assessment_run(turn_id=turn_id, batch=8) == []
+        with CaptureQueriesContext(connection) as queries:
+            assert live.live_assessment_run(turn_id=turn_id, batch=8) == []
+        # Finished here as part of the batch: answered without the claim's UPDATE.
+        assert len(queries.captured_queries) == (1 if turn_id == ids[-1] else 0)
     assert len(calls) == 1 and len(pushes) == len(ids)
 
 
