@@ -134,7 +134,8 @@ def turns_assess(*, turn_ids: list[int]) -> dict[int, list[tuple[Assessment, boo
     an assessor that codes many utterances in one model pass (``assess_many``: the MI coder's BERT,
     16 → ~9 ms a turn in batches of 4-8 on this machine) gets them all. Used by the live worker when it
     finds a backlog (feedback.services.live)."""
-    turns = [turn for turn in (_turns_read(turn_ids=turn_ids).get(pk) for pk in dict.fromkeys(turn_ids)) if turn]
+    read = _turns_read(turn_ids=turn_ids)
+    turns = [turn for pk in dict.fromkeys(turn_ids) if (turn := read.get(pk)) is not None]
     turns = [turn for turn in turns if turn.speaker == Turn.Speaker.TRAINEE and turn.text.strip()]
     if not turns:
         return {}
