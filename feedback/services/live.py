@@ -189,11 +189,24 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
             if results and pk in wanted:
                 turn = results[0][0].turn  # the turn turns_assess read (its session included): no second read
                 pushed += live_feedback_push(turn=turn, assessments=[a for a, _ in results])
-    except BaseException:
+    except Exception:
         # Back to pending: the task's retry (or the sweep) claims them again.
-        AssessmentRequest.objects.filter(turn_id__in=held, status=AssessmentRequest.Status.RUNNING).update(
-            status=AssessmentRequest.Status.PENDING
-        )
+        _released(turn_ids=held)
+        if len(held) == 1:
+            raise
+        # One turn can fail a whole batch (an engine error on its text): then each turn alone, as its own
+        # delivery would have run it (their messages may already have found them claimed), this task's
+        # own turn last: its error, if it has one, is this task's to raise and retry.
+        logger.exception("feedback: a batch of %d turns failed; assessing each alone", len(held))
+        pushed = []
+        for pk in held[1:]:
+            try:
+                pushed += live_assessment_run(turn_id=pk, hints=hints)
+            except Exception:
+                logger.exception("feedback: the assessment of turn %s failed (the sweep retries it)", pk)
+        return pushed + live_assessment_run(turn_id=turn_id, hints=hints)
+    except BaseException:
+        _released(turn_ids=held)
         raise
     AssessmentRequest.objects.filter(turn_id__in=held).update(
         status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
@@ -202,6 +215,12 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
         for pk in held[1:]:
             _finished_here.put(pk, True)
     return pushed
+
+
+def _released(*, turn_ids: list[int]) -> None:
+    AssessmentRequest.objects.filter(turn_id__in=turn_ids, status=AssessmentRequest.Status.RUNNING).update(
+        status=AssessmentRequest.Status.PENDING
+    )
 
 
 def _lease_renew(*, turn_ids: list[int]) -> None:

@@ -196,3 +196,27 @@ def test_a_batch_whose_worker_died_is_taken_over_when_its_lease_lapses(settings,
         live.live_assessment_run(turn_id=turn_id, batch=8)
     assert sorted(assessed) == sorted(ids)
     assert set(AssessmentRequest.objects.filter(turn_id__in=ids).values_list("status", flat=True)) == {"done"}
+
+
+@pytest.mark.parametrize("poisoned_is_own", [False, True])
+def test_a_turn_that_fails_its_batch_fails_only_itself(pushes, monkeypatch, poisoned_is_own):
+    """An engine error on one turn's text: the others are assessed alone and pushed; the failing turn goes
+    back to pending (its task's retry or the sweep); the task raises only when the failing turn is its own."""
+    session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
+    ids = _waiting(session, ["First.", "Poison.", "Third."])
+
+    def engine(*, turn_ids):
+        texts = dict(AssessmentRequest.objects.filter(turn_id__in=turn_ids).values_list("turn_id", "turn__text"))
+        if "Poison." in texts.values():
+            raise RuntimeError("engine failed on one text")
+        return {}
+
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", engine)
+    own = ids[1] if poisoned_is_own else ids[0]
+    if poisoned_is_own:
+        with pytest.raises(RuntimeError):
+            live.live_assessment_run(turn_id=own, batch=8)
+    else:
+        live.live_assessment_run(turn_id=own, batch=8)
+    status = dict(AssessmentRequest.objects.filter(turn_id__in=ids).values_list("turn_id", "status"))
+    assert status == {ids[0]: "done", ids[1]: "pending", ids[2]: "done"}
