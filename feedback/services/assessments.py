@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KeyTextTransform
@@ -127,13 +128,16 @@ def turn_assess(*, turn_id: int) -> list[tuple[Assessment, bool]]:
     return turns_assess(turn_ids=[turn_id]).get(turn_id, [])
 
 
-def turns_assess(*, turn_ids: list[int]) -> dict[int, list[tuple[Assessment, bool]]]:
+def turns_assess(
+    *, turn_ids: list[int], each: Callable[[int, list[tuple[Assessment, bool]]], object] | None = None
+) -> dict[int, list[tuple[Assessment, bool]]]:
     """``turn_assess`` for several turns at once: {turn id: its results} (a turn that is not an assessable
     trainee turn: no key). The same results as one turn at a time; what is shared is the work around
     them: one read of the turns and of their stored assessments, one framework check per framework, and
     an assessor that codes many utterances in one model pass (``assess_many``: the MI coder's BERT,
     16 → ~9 ms a turn in batches of 4-8 on this machine) gets them all. Used by the live worker when it
-    finds a backlog (feedback.services.live)."""
+    finds a backlog (feedback.services.live). ``each(turn_id, results)``: called as each turn's results are
+    stored (the live push), before the next turn's."""
     read = _turns_read(turn_ids=turn_ids)
     turns = [turn for pk in dict.fromkeys(turn_ids) if (turn := read.get(pk)) is not None]
     turns = [turn for turn in turns if turn.speaker == Turn.Speaker.TRAINEE and turn.text.strip()]
@@ -149,45 +153,53 @@ def turns_assess(*, turn_ids: list[int]) -> dict[int, list[tuple[Assessment, boo
             framework = framework_current(slug=slug)
             assessors[slug] = assessor_get(framework=framework) if framework else None
     contexts: dict[int, list[dict]] = {}
-    # Each framework's turns still to assess, in one call where the assessor takes many.
+
+    def context_of(turn: Turn) -> list[dict]:
+        if turn.pk not in contexts:
+            contexts[turn.pk] = turn_context(turn=turn)
+        return contexts[turn.pk]
+
+    # An assessor that codes many utterances in one model pass gets all its turns first.
     engine: dict[tuple[int, str], tuple[UtteranceAssessment, int]] = {}
     for slug, assessor in assessors.items():
-        todo = [t for t in turns if slug in wanted[t.pk] and slug not in done.get(t.pk, ()) and assessor is not None]
-        if not todo:
+        todo = [t for t in turns if slug in wanted[t.pk] and slug not in done.get(t.pk, ())]
+        if assessor is None or len(todo) < 2 or not hasattr(assessor, "assess_many"):
             continue
-        for turn in todo:
-            if turn.pk not in contexts:
-                contexts[turn.pk] = turn_context(turn=turn)
         started = time.perf_counter()
-        if len(todo) > 1 and hasattr(assessor, "assess_many"):
-            outcomes = assessor.assess_many(items=[(turn.text, contexts[turn.pk]) for turn in todo])
-            engine_ms = round(1000 * (time.perf_counter() - started) / len(todo))  # each turn's share
-            for turn, result in zip(todo, outcomes, strict=True):
-                engine[(turn.pk, slug)] = (result, engine_ms)
-        else:
-            for turn in todo:
-                started = time.perf_counter()
-                result = assessor.assess(utterance=turn.text, context=contexts[turn.pk])
-                engine[(turn.pk, slug)] = (result, round(1000 * (time.perf_counter() - started)))
-        for turn in todo:
-            logger.info("assessed turn %s with %s in %d ms", turn.pk, slug, engine[(turn.pk, slug)][1])
+        outcomes = assessor.assess_many(items=[(turn.text, context_of(turn)) for turn in todo])
+        engine_ms = round(1000 * (time.perf_counter() - started) / len(todo))  # each turn's share
+        for turn, result in zip(todo, outcomes, strict=True):
+            engine[(turn.pk, slug)] = (result, engine_ms)
+    # Then turn by turn: its other engines, its store, ``each`` (the live push). Why not every engine first:
+    # behind a backlog the batch's writes (stores, pushes) then came back to back, and on the embedded
+    # SQLite file the web's turn store, waiting for the write lock, sleeps in SQLite's busy handler.
     out: dict[int, list[tuple[Assessment, bool]]] = {}
     for turn in turns:
         results = out.setdefault(turn.pk, [])
         for slug in wanted[turn.pk]:
             if slug in done.get(turn.pk, ()):
                 results.append((Assessment.objects.get(turn=turn, framework_slug=slug), False))
-            elif (turn.pk, slug) in engine:
-                result, engine_ms = engine[(turn.pk, slug)]
-                results.append(
-                    assessment_store(
-                        turn=turn,
-                        result=result,
-                        framework_slug=slug,
-                        engine_ms=engine_ms,
-                        framework_id=framework_current_pk(slug=slug),
-                    )
+                continue
+            assessor = assessors.get(slug)
+            if assessor is None:
+                continue
+            if (turn.pk, slug) not in engine:
+                started = time.perf_counter()
+                result = assessor.assess(utterance=turn.text, context=context_of(turn))
+                engine[(turn.pk, slug)] = (result, round(1000 * (time.perf_counter() - started)))
+            result, engine_ms = engine[(turn.pk, slug)]
+            logger.info("assessed turn %s with %s in %d ms", turn.pk, slug, engine_ms)
+            results.append(
+                assessment_store(
+                    turn=turn,
+                    result=result,
+                    framework_slug=slug,
+                    engine_ms=engine_ms,
+                    framework_id=framework_current_pk(slug=slug),
                 )
+            )
+        if each is not None:
+            each(turn.pk, results)
     return out
 
 

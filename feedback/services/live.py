@@ -173,22 +173,23 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
     if _finished_here.get(turn_id) or not _claim(turn_id=turn_id):
         return []
     held = [turn_id, *_claim_backlog(limit=batch - 1, besides=turn_id)] if hints else [turn_id]
+    pushed: list[int] = []
+
+    def push(pk: int, results: list) -> None:  # each turn's feedback as soon as it is stored
+        if results and pk in wanted:
+            turn = results[0][0].turn  # the turn turns_assess read (its session included): no second read
+            pushed.extend(live_feedback_push(turn=turn, assessments=[a for a, _ in results]))
+
     try:
+        wanted = (
+            set(AssessmentRequest.objects.filter(turn_id__in=held, hints=True).values_list("turn_id", flat=True))
+            if hints
+            else set()
+        )
         with lease_renewed(
             renew=lambda: _lease_renew(turn_ids=held), lease_s=_lease_s(), name=f"assess-{turn_id}+{len(held) - 1}"
         ):
-            results_of = turns_assess(turn_ids=held)  # get-or-create per (turn, framework)
-        pushed: list[int] = []
-        wanted = (
-            set(AssessmentRequest.objects.filter(turn_id__in=held, hints=True).values_list("turn_id", flat=True))
-            if hints and results_of
-            else set()
-        )
-        for pk in held:
-            results = results_of.get(pk)
-            if results and pk in wanted:
-                turn = results[0][0].turn  # the turn turns_assess read (its session included): no second read
-                pushed += live_feedback_push(turn=turn, assessments=[a for a, _ in results])
+            turns_assess(turn_ids=held, each=push)  # get-or-create per (turn, framework)
     except Exception:
         # Back to pending: the task's retry (or the sweep) claims them again.
         _released(turn_ids=held)

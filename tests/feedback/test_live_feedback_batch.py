@@ -102,12 +102,21 @@ def test_a_backlog_is_claimed_with_the_turn_and_each_turn_pushed_as_its_own(push
     calls: list[list[int]] = []
     real = turns_assess
     monkeypatch.setattr(
-        "feedback.services.assessments.turns_assess", lambda *, turn_ids: calls.append(list(turn_ids)) or real(turn_ids=turn_ids)
+        "feedback.services.assessments.turns_assess", lambda *, turn_ids, each=None: calls.append(list(turn_ids)) or real(turn_ids=turn_ids, each=each)
     )
+
+    events: list[tuple[str, int]] = []
+    from feedback.services import assessments
+
+    store = assessments.assessment_store
+    monkeypatch.setattr(assessments, "assessment_store", lambda **kw: events.append(("store", kw["turn"].pk)) or store(**kw))
+    monkeypatch.setattr(live, "session_push", lambda **kw: events.append(("push", kw["data"]["turn_id"])) or pushes.append(kw))
 
     pushed = live.live_assessment_run(turn_id=ids[-1], batch=8)
 
     assert calls == [[ids[-1], *ids[:-1]]]  # its own turn, then the waiting ones oldest first
+    # Each turn stored and pushed before the next one's: the batch's writes are not back to back.
+    assert events == [(kind, pk) for pk in calls[0] for kind in ("store", "push")]
     assert set(AssessmentRequest.objects.filter(turn_id__in=ids).values_list("status", flat=True)) == {"done"}
     assert sorted(push["data"]["turn_id"] for push in pushes) == sorted(ids)  # one push per turn
     assert sorted(pushed) == sorted(Assessment.objects.filter(turn_id__in=ids).values_list("pk", flat=True))
@@ -124,7 +133,7 @@ def test_nothing_is_batched_at_low_load_nor_for_the_debrief_pass(monkeypatch):
     due = _waiting(session, ["First.", "Second."])
     fresh = _waiting(session, ["Third."], age_s=0)  # its message's delay has not passed: left to it
     calls: list[list[int]] = []
-    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids: calls.append(turn_ids) or {})
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids, each=None: calls.append(turn_ids) or {})
     live.live_assessment_run(turn_id=due[0], hints=False, batch=8)  # live_assess_session_rest's call
     live.live_assessment_run(turn_id=due[1], batch=8)
     assert calls == [[due[0]], [due[1]]]
@@ -138,7 +147,7 @@ def test_workers_claiming_concurrently_never_assess_a_turn_twice(monkeypatch):
     assessed: list[int] = []
     lock = threading.Lock()
 
-    def record(*, turn_ids):
+    def record(*, turn_ids, each=None):
         time.sleep(0.02)  # long enough for the others to try the same rows
         with lock:
             assessed.extend(turn_ids)
@@ -191,7 +200,7 @@ def test_a_batch_whose_worker_died_is_taken_over_when_its_lease_lapses(settings,
     AssessmentRequest.objects.filter(turn_id__in=ids).update(claimed_at=timezone.now() - timedelta(seconds=61))
     assert sorted(live.live_assessments_sweep()) == sorted(ids) and sorted(enqueued) == sorted(ids)
     assessed: list[int] = []
-    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids: assessed.extend(turn_ids) or {})
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids, each=None: assessed.extend(turn_ids) or {})
     for turn_id in ids:
         live.live_assessment_run(turn_id=turn_id, batch=8)
     assert sorted(assessed) == sorted(ids)
@@ -205,7 +214,7 @@ def test_a_turn_that_fails_its_batch_fails_only_itself(pushes, monkeypatch, pois
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     ids = _waiting(session, ["First.", "Poison.", "Third."])
 
-    def engine(*, turn_ids):
+    def engine(*, turn_ids, each=None):
         texts = dict(AssessmentRequest.objects.filter(turn_id__in=turn_ids).values_list("turn_id", "turn__text"))
         if "Poison." in texts.values():
             raise RuntimeError("engine failed on one text")

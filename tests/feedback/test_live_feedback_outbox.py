@@ -140,7 +140,7 @@ def test_a_running_assessment_renews_its_lease_so_it_is_never_taken_over(setting
     turn_id = _stored(session)
     seen = []
 
-    def slow(*, turn_ids):
+    def slow(*, turn_ids, each=None):
         (turn_id,) = turn_ids
         claimed = AssessmentRequest.objects.get(turn_id=turn_id).claimed_at
         time.sleep(0.8)  # well past the lease
@@ -158,7 +158,7 @@ def test_a_turn_is_claimed_once_however_often_its_task_runs(enqueued, monkeypatc
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     turn_id = _stored(session)
     calls = []
-    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids: calls.extend(turn_ids) or {})
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids, each=None: calls.extend(turn_ids) or {})
     for _ in range(3):
         live.live_assessment_run(turn_id=turn_id)
     assert calls == [turn_id]
@@ -170,7 +170,7 @@ def test_a_failed_run_goes_back_to_pending_for_the_retry(enqueued, monkeypatch):
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     turn_id = _stored(session)
 
-    def broken(*, turn_ids):
+    def broken(*, turn_ids, each=None):
         raise RuntimeError("engine failed")
 
     monkeypatch.setattr("feedback.services.assessments.turns_assess", broken)
