@@ -23,10 +23,13 @@ logger = logging.getLogger(__name__)
 )
 def live_assess_turn(turn_id: int) -> list[int]:
     """Assess one trainee turn and push its hints (feedback.services.live); a no-op when
-    another delivery already claimed it."""
+    another delivery already claimed it. Behind a backlog, up to LIVE_ASSESS_BATCH - 1 other
+    waiting turns are claimed and assessed with it (their own messages then find them done)."""
+    from django.conf import settings
+
     from feedback.services.live import live_assessment_run
 
-    return live_assessment_run(turn_id=turn_id)
+    return live_assessment_run(turn_id=turn_id, batch=settings.LIVE_ASSESS_BATCH)
 
 
 @shared_task(name="feedback.tasks.live_feedback_sweep", time_limit=60, soft_time_limit=50, ignore_result=True)

@@ -324,6 +324,14 @@ CELERY_BEAT_SCHEDULE["live-feedback-sweep"] = {"task": "feedback.tasks.live_feed
 # A running assessment renews its claim every third of this; a claim not renewed for this long
 # (its worker was killed) is taken over by the sweep (feedback/services/live.py).
 LIVE_ASSESS_LEASE_S = env.float("LIVE_ASSESS_LEASE_S", default=15.0)
+# A live assessment task that finds other turns waiting (the worker is behind) claims up to this many
+# turns in all and assesses them together (one model pass for the MI coder's utterances, one read of
+# the turns); 1: one turn per task. Never waits for a batch to fill (feedback/services/live.py).
+# Default 8 on PostgreSQL, 1 on SQLite: there a batch's writes come back to back on the one write lock
+# the web's turn store needs too (first-reply p95 at 50 turns/s 25 -> 33 ms; docs/performance.md, session 9).
+LIVE_ASSESS_BATCH = env.int(
+    "LIVE_ASSESS_BATCH", default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8
+)
 
 # --- Reply runner (simulations/services/reply_runner.py), per web process ----------------------
 # Threads generating persona replies (an LLM stream holds one for its whole reply) and for short

@@ -45,14 +45,16 @@ class FormulationQuestionAssessor:
         self.backend = self.rubric.backend
 
     def assess(self, *, utterance: str, context: list[dict] | None = None) -> UtteranceAssessment:
-        result = self.rubric.assess(utterance=utterance, context=context or [])
+        result, query = self.rubric.assess_with_query(utterance=utterance, context=context or [])
         result.kind = self.kind
         labels = list(self.framework.get("labels") or ["complete", "partial", "missing"])
         # With a handful of exemplars per field, "which field is this question
         # about" is answered best by the nearest expert-rated question overall:
         # its field is the one elicited, its label how well.
         index = self.rubric.classifier.index
-        nearest = index.nearest(utterance=utterance, context=context or [], k=1)
+        # The rubric's query (the utterance's vector from the same pass as its clauses, the context tail):
+        # the same vectors every skill's nearest exemplars above were found with.
+        nearest = index.nearest(utterance=utterance, context=context or [], k=1, query=query)
         names = {s["slug"]: s.get("name") or s["slug"] for s in self.framework.get("skills") or []}
         if nearest and nearest[0].label != labels[-1]:
             field, label = nearest[0].skill, nearest[0].label

@@ -191,6 +191,13 @@ class OfflineSkillRubricAssessor:
         self.classifier = rubric_classifier_for(framework=framework)
 
     def assess(self, *, utterance: str, context: list[dict] | None = None) -> UtteranceAssessment:
+        return self.assess_with_query(utterance=utterance, context=context)[0]
+
+    def assess_with_query(
+        self, *, utterance: str, context: list[dict] | None = None
+    ) -> tuple[UtteranceAssessment, QueryVectors]:
+        """The assessment and the query vectors it was made with (FormulationQuestionAssessor asks the
+        index again with them: embedding the utterance a second time was ~6 ms of a CBT turn's ~25)."""
         context = context or []
         index = self.classifier.index
         # One embedding batch per utterance: the utterance, its context tail
@@ -215,7 +222,7 @@ class OfflineSkillRubricAssessor:
         feedback, focus = summary_feedback(framework=self.framework, items=items), []
         if evidence and {i.skill for i in items} >= set(DEAR_MAN_SKILLS):
             feedback, focus = dear_man_summary(framework=self.framework, items=items, evidence=evidence, context=context)
-        return UtteranceAssessment(
+        result = UtteranceAssessment(
             framework=str(self.framework.get("slug", "")),
             kind=self.kind,
             backend=self.backend,
@@ -223,3 +230,4 @@ class OfflineSkillRubricAssessor:
             feedback=feedback,
             labels={"focus": focus} if focus else {},
         )
+        return result, query

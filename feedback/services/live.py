@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -43,6 +43,7 @@ from feedback.selectors.assessments import (
 )
 from simulations.events import session_push
 from simulations.models import PracticeSession, Turn
+from trainer_app.kept_results import KeptResults
 from trainer_app.leases import lease_renewed
 from trainer_app.outages import OUTAGE_ERRORS, outage_warn
 
@@ -137,34 +138,94 @@ def _claim(*, turn_id: int) -> bool:
     )
 
 
-def live_assessment_run(*, turn_id: int, hints: bool = True) -> list[int]:
-    """Claim, assess and (when the session wants hints and ``hints``) push one turn's
-    assessments; the ids pushed. Nothing to claim (done, or running elsewhere): []."""
-    from feedback.services.assessments import turn_assess
-
-    if not _claim(turn_id=turn_id):
+def _claim_backlog(*, limit: int, besides: int) -> list[int]:
+    """Up to ``limit`` more pending turns whose start is due (LIVE_FEEDBACK_DELAY_S after they were
+    stored), oldest first, each claimed as its own delivery would claim it (``_claim``): one that
+    another worker claims meanwhile is left to it. Their own messages, delivered later, find nothing
+    to claim. None pending (no backlog): one indexed read, and nothing waits for a batch to fill."""
+    if limit <= 0:
         return []
+    due = timezone.now() - timedelta(seconds=max(0.0, float(settings.LIVE_FEEDBACK_DELAY_S)))
+    candidates = list(
+        AssessmentRequest.objects.filter(status=AssessmentRequest.Status.PENDING, created_at__lte=due)
+        .exclude(turn_id=besides)
+        .order_by("created_at", "pk")
+        .values_list("turn_id", flat=True)[:limit]
+    )
+    return [turn_id for turn_id in candidates if _claim(turn_id=turn_id)]
+
+
+# Turns this process finished as part of another turn's batch (DONE committed: a done row never goes back),
+# so their own messages, which come next, are answered without the claim's UPDATE, a write for nothing.
+_finished_here: KeptResults[int, bool] = KeptResults(size=4096)
+
+
+def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> list[int]:
+    """Claim, assess and (when the session wants hints and ``hints``) push one turn's
+    assessments; the ids pushed. Nothing to claim (done, or running elsewhere): [].
+
+    ``batch`` > 1 (the live task, LIVE_ASSESS_BATCH): when other turns are waiting (a backlog: the
+    worker is behind), up to ``batch - 1`` of them are claimed too and assessed with this one
+    (feedback.services.assessments.turns_assess: one model pass for several utterances); each turn's
+    feedback is pushed as its own, as it would have been."""
+    from feedback.services.assessments import turns_assess
+
+    if _finished_here.get(turn_id) or not _claim(turn_id=turn_id):
+        return []
+    held = [turn_id, *_claim_backlog(limit=batch - 1, besides=turn_id)] if hints else [turn_id]
+    pushed: list[int] = []
+
+    def push(pk: int, results: list) -> None:  # each turn's feedback as soon as it is stored
+        if results and pk in wanted:
+            turn = results[0][0].turn  # the turn turns_assess read (its session included): no second read
+            pushed.extend(live_feedback_push(turn=turn, assessments=[a for a, _ in results]))
+
     try:
-        with lease_renewed(renew=lambda: _lease_renew(turn_id=turn_id), lease_s=_lease_s(), name=f"assess-{turn_id}"):
-            results = turn_assess(turn_id=turn_id)  # get-or-create per (turn, framework)
-        pushed: list[int] = []
-        if results and hints and AssessmentRequest.objects.filter(turn_id=turn_id, hints=True).exists():
-            turn = results[0][0].turn  # the turn turn_assess read (its session included): no second read
-            pushed = live_feedback_push(turn=turn, assessments=[a for a, _ in results])
-    except BaseException:
-        # Back to pending: the task's retry (or the sweep) claims it again.
-        AssessmentRequest.objects.filter(turn_id=turn_id, status=AssessmentRequest.Status.RUNNING).update(
-            status=AssessmentRequest.Status.PENDING
+        wanted = (
+            set(AssessmentRequest.objects.filter(turn_id__in=held, hints=True).values_list("turn_id", flat=True))
+            if hints
+            else set()
         )
+        with lease_renewed(
+            renew=lambda: _lease_renew(turn_ids=held), lease_s=_lease_s(), name=f"assess-{turn_id}+{len(held) - 1}"
+        ):
+            turns_assess(turn_ids=held, each=push)  # get-or-create per (turn, framework)
+    except Exception:
+        # Back to pending: the task's retry (or the sweep) claims them again.
+        _released(turn_ids=held)
+        if len(held) == 1:
+            raise
+        # One turn can fail a whole batch (an engine error on its text): then each turn alone, as its own
+        # delivery would have run it (their messages may already have found them claimed), this task's
+        # own turn last: its error, if it has one, is this task's to raise and retry.
+        logger.exception("feedback: a batch of %d turns failed; assessing each alone", len(held))
+        pushed = []
+        for pk in held[1:]:
+            try:
+                pushed += live_assessment_run(turn_id=pk, hints=hints)
+            except Exception:
+                logger.exception("feedback: the assessment of turn %s failed (the sweep retries it)", pk)
+        return pushed + live_assessment_run(turn_id=turn_id, hints=hints)
+    except BaseException:
+        _released(turn_ids=held)
         raise
-    AssessmentRequest.objects.filter(turn_id=turn_id).update(
+    AssessmentRequest.objects.filter(turn_id__in=held).update(
         status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
     )
+    if not connection.in_atomic_block:  # committed (inside a caller's transaction, e.g. a test's, it may roll back)
+        for pk in held[1:]:
+            _finished_here.put(pk, True)
     return pushed
 
 
-def _lease_renew(*, turn_id: int) -> None:
-    AssessmentRequest.objects.filter(turn_id=turn_id, status=AssessmentRequest.Status.RUNNING).update(
+def _released(*, turn_ids: list[int]) -> None:
+    AssessmentRequest.objects.filter(turn_id__in=turn_ids, status=AssessmentRequest.Status.RUNNING).update(
+        status=AssessmentRequest.Status.PENDING
+    )
+
+
+def _lease_renew(*, turn_ids: list[int]) -> None:
+    AssessmentRequest.objects.filter(turn_id__in=turn_ids, status=AssessmentRequest.Status.RUNNING).update(
         claimed_at=timezone.now()
     )
 

@@ -140,14 +140,15 @@ def test_a_running_assessment_renews_its_lease_so_it_is_never_taken_over(setting
     turn_id = _stored(session)
     seen = []
 
-    def slow(*, turn_id):
+    def slow(*, turn_ids, each=None):
+        (turn_id,) = turn_ids
         claimed = AssessmentRequest.objects.get(turn_id=turn_id).claimed_at
         time.sleep(0.8)  # well past the lease
         seen.append(AssessmentRequest.objects.get(turn_id=turn_id).claimed_at - claimed)
         seen.append(live._claim(turn_id=turn_id))  # a duplicate delivery meanwhile
-        return []
+        return {}
 
-    monkeypatch.setattr("feedback.services.assessments.turn_assess", slow)
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", slow)
     live.live_assessment_run(turn_id=turn_id)
     assert seen[0] >= timedelta(seconds=0.2) and seen[1] is False
     assert AssessmentRequest.objects.get(turn_id=turn_id).attempts == 1
@@ -157,7 +158,7 @@ def test_a_turn_is_claimed_once_however_often_its_task_runs(enqueued, monkeypatc
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     turn_id = _stored(session)
     calls = []
-    monkeypatch.setattr("feedback.services.assessments.turn_assess", lambda *, turn_id: calls.append(turn_id) or [])
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", lambda *, turn_ids, each=None: calls.extend(turn_ids) or {})
     for _ in range(3):
         live.live_assessment_run(turn_id=turn_id)
     assert calls == [turn_id]
@@ -169,10 +170,10 @@ def test_a_failed_run_goes_back_to_pending_for_the_retry(enqueued, monkeypatch):
     session = session_make(trainee=people()["trainee"], framework_slugs=["dear-man"])
     turn_id = _stored(session)
 
-    def broken(*, turn_id):
+    def broken(*, turn_ids, each=None):
         raise RuntimeError("engine failed")
 
-    monkeypatch.setattr("feedback.services.assessments.turn_assess", broken)
+    monkeypatch.setattr("feedback.services.assessments.turns_assess", broken)
     with pytest.raises(RuntimeError):
         live.live_assessment_run(turn_id=turn_id)
     assert AssessmentRequest.objects.get(turn_id=turn_id).status == "pending"

@@ -54,6 +54,21 @@ def test_formulation_assessor_names_the_field_a_question_elicits():
     assert best.skill == "automatic-thoughts"
 
 
+@pytest.mark.skipif(starter_framework("cbt-formulation") is None, reason="starter formulation framework not present")
+def test_formulation_embeds_the_utterance_once(monkeypatch):
+    """The field's nearest question is found with the rubric's own query vectors: embedding the utterance a
+    second time was ~6 ms of a CBT turn (docs/performance.md, session 9, fbbatch)."""
+    from feedback.engines import retrieval
+
+    assessor = registry.assessor_for(framework=starter_framework("cbt-formulation"))
+    calls = []
+    real = retrieval.embed_with_spans
+    monkeypatch.setattr(retrieval, "embed_with_spans", lambda **kw: calls.append(kw["text"]) or real(**kw))
+    said = "What was going through your mind right at that moment?"
+    result = assessor.assess(utterance=said, context=[{"speaker": "patient", "text": "I froze."}])
+    assert calls == [said] and result.kind == "formulation"
+
+
 def test_status_is_offline_without_llm_and_not_production(monkeypatch):
     import feedback.engines.assessment_status as status
 
