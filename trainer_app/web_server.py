@@ -23,12 +23,19 @@ import socket
 APP = "trainer_app.asgi:application"
 
 
-def reuse_port_socket(*, host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` in a ``SO_REUSEPORT`` group (not listening yet)."""
+def _tcp_socket(*, host: str, port: int) -> tuple[socket.socket, tuple]:
+    """An unbound TCP socket for ``host:port`` (IPv4 or IPv6, as the host resolves) with SO_REUSEADDR, and
+    the address to bind."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                          flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock, address
+
+
+def reuse_port_socket(*, host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` in a ``SO_REUSEPORT`` group (not listening yet)."""
+    sock, address = _tcp_socket(host=host, port=port)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
@@ -39,10 +46,8 @@ def port_in_use(*, host: str, port: int) -> bool:
     listening socket, a reuse-port group included (e.g. a previous run's web process still alive,
     which would otherwise silently share this run's connections); ``SO_REUSEADDR`` lets it pass
     the connections of a stopped run still in TIME_WAIT."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe, address = _tcp_socket(host=host, port=port)
+    with probe:
         try:
             probe.bind(address)
         except OSError:

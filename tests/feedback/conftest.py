@@ -11,3 +11,16 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def fresh_worker_copies():
+    """The worker's per-process copies of frameworks and their assessors start and end empty, so a
+    test's frameworks are read from its own database (feedback/services/assessors.py)."""
+    from feedback.services import assessors
+
+    assessors._current.clear()
+    assessors._assessor_of.clear()
+    yield
+    assessors._current.clear()
+    assessors._assessor_of.clear()

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.models import Assessment, AssessmentRequest
-from feedback.services import assessors, live
+from feedback.services import live
 from feedback.services.assessments import turn_assess, turns_assess
 from tests.feedback.live_support import people, session_make, starter_framework_install, turn_add
 
@@ -34,12 +34,8 @@ CASES = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_worker_copies():
-    assessors._current.clear()
-    assessors._assessor_of.clear()
-    yield
-    assessors._current.clear()
-    assessors._assessor_of.clear()
+def _fresh_worker_copies(fresh_worker_copies):
+    return fresh_worker_copies
 
 
 @pytest.fixture

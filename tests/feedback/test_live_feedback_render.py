@@ -32,12 +32,8 @@ CASES = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_worker_copies():
-    assessors._current.clear()
-    assessors._assessor_of.clear()
-    yield
-    assessors._current.clear()
-    assessors._assessor_of.clear()
+def _fresh_worker_copies(fresh_worker_copies):
+    return fresh_worker_copies
 
 
 @pytest.mark.parametrize("slug", list(CASES))

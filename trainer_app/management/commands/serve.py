@@ -33,6 +33,14 @@ def web_command(*, host: str, port: int) -> list[str]:
             "--timeout-graceful-shutdown", str(WEB_STOP_GRACE_S)]
 
 
+def web_process_count() -> int:
+    """WEB_WORKERS web processes; daphne is one process (it has no shared-port mode: a second would fail
+    to bind and serve would stop)."""
+    if os.environ.get("WEB_SERVER", "uvicorn") == "daphne":
+        return 1
+    return int(os.environ.get("WEB_WORKERS", "2"))
+
+
 def process_start(args: list[str], **kwargs) -> subprocess.Popen:
     """Start ``args`` as the leader of a process group of its own, so that stopping it reaches every
     process it started (uvicorn's worker processes, Celery beat) and no other."""
@@ -156,7 +164,7 @@ class Command(BaseCommand):
             # voice turn still finds a free one instead of waiting behind them.
             process_start(worker("speech", "speech", 3)),
         ]
-        webs = WebProcesses(command=web, env=web_env, count=int(os.environ.get("WEB_WORKERS", "2")))
+        webs = WebProcesses(command=web, env=web_env, count=web_process_count())
         self.stdout.write(f"Skill trainer running at http://{host}:{port}  (runtime: "
                           f"{'production' if settings.PRODUCTION else 'embedded'}; Ctrl-C stops web and workers)")
         stopping = False

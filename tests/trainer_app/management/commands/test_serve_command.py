@@ -125,3 +125,14 @@ def test_the_sched_policy_reaches_the_feedback_worker_only(launched, monkeypatch
     call_command("serve", "--port", "8765")
     lowered = [p for p in launched if p.kwargs.get("preexec_fn") is not None]
     assert len(lowered) == 1 and _queues(lowered[0]) == "realtime,analysis"
+
+
+def test_daphne_runs_as_one_web_process_whatever_web_workers_says(launched, monkeypatch):
+    monkeypatch.setenv("WEB_SERVER", "daphne")
+    monkeypatch.setenv("WEB_WORKERS", "3")
+    call_command("serve", "--port", "8765")
+    assert len([p for p in launched if "daphne" in p.args[0]]) == 1
+    monkeypatch.setenv("WEB_SERVER", "uvicorn")
+    launched.clear()
+    call_command("serve", "--port", "8765")
+    assert len([p for p in launched if "trainer_app.web_server" in p.args]) == 3
