@@ -176,6 +176,10 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
     pushed: list[int] = []
 
     def push(pk: int, results: list) -> None:  # each turn's feedback as soon as it is stored
+        # Done once stored, before the push: a page that shows the feedback never finds its request still
+        # running (a crash after this leaves it stored, shown by the page's catch-up; pushed_at already
+        # made the push at most once).
+        _done(turn_ids=[pk])
         if results and pk in wanted:
             turn = results[0][0].turn  # the turn turns_assess read (its session included): no second read
             pushed.extend(live_feedback_push(turn=turn, assessments=[a for a, _ in results]))
@@ -209,13 +213,17 @@ def live_assessment_run(*, turn_id: int, hints: bool = True, batch: int = 1) -> 
     except BaseException:
         _released(turn_ids=held)
         raise
-    AssessmentRequest.objects.filter(turn_id__in=held).update(
-        status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
-    )
+    _done(turn_ids=held)  # those turns_assess found nothing to assess in (not a trainee turn, no text)
     if not connection.in_atomic_block:  # committed (inside a caller's transaction, e.g. a test's, it may roll back)
         for pk in held[1:]:
             _finished_here.put(pk, True)
     return pushed
+
+
+def _done(*, turn_ids: list[int]) -> None:
+    AssessmentRequest.objects.filter(turn_id__in=turn_ids, status=AssessmentRequest.Status.RUNNING).update(
+        status=AssessmentRequest.Status.DONE, finished_at=timezone.now()
+    )
 
 
 def _released(*, turn_ids: list[int]) -> None:
